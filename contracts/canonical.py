@@ -1,0 +1,86 @@
+"""Canonical JSON: the one byte form of a message that is hashed and put on Kafka.
+
+Definition (also in contracts/README.md):
+
+* the value is a JSON object whose members are objects, arrays, strings, integers, `true`,
+  `false` and `null` only; **floats are refused** (contracts carry integers or strings);
+* integers lie within +/-(2**53 - 1), so every JSON reader represents them exactly;
+* object keys are strings, sorted by Unicode code point (contract keys are ASCII), no duplicates;
+* no insignificant whitespace: separators are exactly `,` and `:`;
+* strings are emitted as UTF-8, not `\\u`-escaped, except `"` -> `\\"`, `\\` -> `\\\\`, the
+  controls U+0008/0009/000A/000C/000D as `\\b \\t \\n \\f \\r`, other controls below U+0020 as
+  `\\u00xx` (lower-case hex); no Unicode normalisation is applied; lone surrogates are refused;
+* datetimes are RFC 3339 in UTC with exactly six fractional digits and `Z`
+  (`2024-03-01T09:30:00.000000Z`); naive datetimes are refused; dates are `YYYY-MM-DD`;
+* UUIDs are lower-case, hyphenated (`8-4-4-4-12`); enum members are written as their value;
+* `null` is kept: a field whose value is None appears as `"field":null`, never omitted.
+
+This is the output of Python's `json.dumps(value, sort_keys=True, separators=(",", ":"),
+ensure_ascii=False, allow_nan=False)` over the normalised value, encoded as UTF-8.
+This module must never depend on dict order, locale, platform or the Python version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from contracts.common import format_utc
+from contracts.errors import ROOT, ContractError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+HASH_PREFIX = "sha256:"
+
+
+def _normalise(value: Any, path: str) -> Any:
+    # bool before int: bool is an int subclass in Python.
+    if value is None or isinstance(value, bool | str):
+        return value.value if isinstance(value, Enum) else value
+    if isinstance(value, Enum):
+        return _normalise(value.value, path)
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise ContractError(path, "integer_range", "integer outside +/-(2**53 - 1)")
+        return value
+    if isinstance(value, float):
+        raise ContractError(path, "no_floats", "floats are not allowed in contracts")
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ContractError(path, "timezone_required", "naive datetimes are refused")
+        return format_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ContractError(path, "key_type", "object keys must be strings")
+            out[key] = _normalise(item, f"{path}.{key}" if path != ROOT else key)
+        return out
+    if isinstance(value, list | tuple):
+        return [_normalise(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise ContractError(path, "unsupported_type", f"{type(value).__name__} has no JSON form")
+
+
+def canonical_bytes(value: Mapping[str, Any]) -> bytes:
+    """Canonical JSON bytes of a JSON object (see the module docstring for the exact rules)."""
+    normalised = _normalise(value, ROOT)
+    text = json.dumps(
+        normalised, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ContractError(ROOT, "utf8", "text contains a lone surrogate") from None
+
+
+def sha256_hash(data: bytes) -> str:
+    """`sha256:` + lower-case hex digest."""
+    return HASH_PREFIX + hashlib.sha256(data).hexdigest()

@@ -1,0 +1,128 @@
+"""The event registry and the two doors every event passes: `parse_event` and `encode_event`.
+
+`parse_event` accepts what a Kafka consumer, the event store or a test holds (bytes, text or a
+decoded JSON object), refuses anything off-contract with a `ContractError` naming field and rule,
+verifies the event hash over the event *as written*, then upcasts older schema versions so that
+callers only ever see current payload models. `encode_event` gives the canonical bytes that go
+on Kafka (hash included).
+
+This module must never accept an unknown event type, a future schema version or an unverified
+hash silently, and never put the input value into an error.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from contracts.canonical import canonical_bytes
+from contracts.common import EventPayload, VersionedPayload
+from contracts.envelope import EventEnvelope, compute_hash, envelope_dict
+from contracts.errors import ContractError
+from contracts.incident_events import INCIDENT_EVENTS
+from contracts.personal_data import paths_in_schema
+from contracts.plan_events import PLAN_EVENTS
+from contracts.upcasters import contribution_made_v1_to_v2
+from contracts.versioning import (
+    MAX_MESSAGE_BYTES,
+    ContractRegistry,
+    RawMessage,
+    decode_message,
+    validate_strict,
+)
+
+EVENTS = ContractRegistry(kind="event", type_field="event_type")
+for _model in (*PLAN_EVENTS, *INCIDENT_EVENTS):
+    EVENTS.register(_model)
+EVENTS.register_upcaster("safety_plan.contribution_made", 1, contribution_made_v1_to_v2)
+EVENTS.check_complete()
+
+
+@cache
+def envelope_model(event_type: str, schema_version: int | None = None) -> type[EventEnvelope[Any]]:
+    """The concrete `EventEnvelope[Payload]` class for a type (current version by default)."""
+    payload = EVENTS.model(event_type, schema_version)
+    return EventEnvelope[payload]  # type: ignore[valid-type]
+
+
+def event_types() -> list[str]:
+    """Every known event type string, sorted."""
+    return EVENTS.types()
+
+
+def current_version(event_type: str) -> int:
+    return EVENTS.current_version(event_type)
+
+
+def payload_model(event_type: str, schema_version: int | None = None) -> type[VersionedPayload]:
+    return EVENTS.model(event_type, schema_version)
+
+
+def parse_event(
+    raw: RawMessage,
+    *,
+    upcast: bool = True,
+    verify: bool = True,
+    max_bytes: int = MAX_MESSAGE_BYTES,
+) -> EventEnvelope[Any]:
+    """Read one event strictly; see the module docstring for the steps.
+
+    With `upcast=False` the event is returned as written (its own version's payload model), which
+    is what a hash-chain verifier needs. With upcasting, the returned envelope carries the
+    current `schema_version` and payload but keeps the `hash`/`previous_hash` of the stored event:
+    the hash always refers to the event as written (use `upcast=False` to re-check it).
+    """
+    data = decode_message(raw, max_bytes=max_bytes)
+    event_type, version = EVENTS.identify(data)
+    as_written = validate_strict(envelope_model(event_type, version), data)
+    if verify and compute_hash(as_written) != as_written.hash:
+        raise ContractError("hash", "hash_mismatch", "hash does not match the event's content")
+    current = EVENTS.current_version(event_type)
+    if not upcast or version == current:
+        return as_written
+    upcast_data = envelope_dict(as_written)
+    upcast_data["payload"] = EVENTS.upcast(event_type, version, upcast_data["payload"])
+    upcast_data["schema_version"] = current
+    return validate_strict(envelope_model(event_type, current), upcast_data)
+
+
+def encode_event(envelope: EventEnvelope[Any]) -> bytes:
+    """Canonical JSON bytes of the whole envelope, hash included: the Kafka record value."""
+    return canonical_bytes(envelope_dict(envelope))
+
+
+def event_json_schema(event_type: str, schema_version: int | None = None) -> dict[str, Any]:
+    """JSON Schema 2020-12 of the full envelope for one event type and version."""
+    model = payload_model(event_type, schema_version)
+    return _schema_for(model)
+
+
+@cache
+def _schema_cached(model: type[EventPayload]) -> dict[str, Any]:
+    schema = EventEnvelope[model].model_json_schema()  # type: ignore[valid-type]
+    props = schema["properties"]
+    props["event_type"] = {**props["event_type"], "const": model.MESSAGE_TYPE}
+    props["schema_version"] = {**props["schema_version"], "const": model.SCHEMA_VERSION}
+    props["stream_type"] = {**props["stream_type"], "const": model.STREAM_TYPE}
+    schema["title"] = f"{model.MESSAGE_TYPE} v{model.SCHEMA_VERSION}"
+    schema["description"] = (model.__doc__ or model.__name__).strip()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:safetyplan:contracts:event:{model.MESSAGE_TYPE}:v{model.SCHEMA_VERSION}",
+        **schema,
+    }
+
+
+def _schema_for(model: type[VersionedPayload]) -> dict[str, Any]:
+    if not issubclass(model, EventPayload):
+        raise TypeError(f"{model.__name__} is not an event payload")
+    return _schema_cached(model)
+
+
+def personal_data_paths(event_type: str, schema_version: int | None = None) -> list[str]:
+    """Paths of the fields marked personal in this event (e.g. `payload.person.nhs_number`).
+
+    Lists are shown as `[]` (`payload.staff_involved[].name`); the paths come from the published
+    JSON Schema, so any consumer can compute the same list.
+    """
+    return paths_in_schema(event_json_schema(event_type, schema_version))

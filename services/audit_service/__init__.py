@@ -1,0 +1,1 @@
+"""audit_service: The governance audit: who was involved in each safety plan and version, and whether the log is intact."""

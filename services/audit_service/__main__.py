@@ -1,0 +1,20 @@
+"""Run the audit_service: `python -m services.audit_service api`."""
+
+from __future__ import annotations
+
+import argparse
+
+from services.common.runner import serve_api
+from services.audit_service.api import create_app
+from services.audit_service.settings import AuditServiceSettings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m services.audit_service")
+    parser.add_argument("process", choices=["api"], help="which process of the service to run")
+    parser.parse_args(argv)
+    serve_api(AuditServiceSettings(), create_app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The FastAPI application shell every service builds on: lifespan-managed PostgreSQL pool and
+Kafka readiness, health/metrics routes, request metrics, and one error handler that maps domain
+errors to HTTP. No I/O happens at import; ``create_service_app`` wires it at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter, Histogram
+from psycopg_pool import ConnectionPool
+
+from services.common import db, kafka_admin
+from services.common.health import ReadinessProbe, health_router
+from services.common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
+LATENCY = Histogram(
+    "http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+
+
+@dataclass
+class ServiceState:
+    """What a running service holds; stored on ``app.state.service``."""
+
+    settings: CommonSettings
+    pool: ConnectionPool | None = None
+    probe: ReadinessProbe | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def _kafka_check(settings: CommonSettings) -> Callable[[], None]:
+    def check() -> None:
+        kafka_admin.ping(settings, timeout_s=2.0)
+
+    return check
+
+
+def create_service_app(
+    settings: CommonSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Iterable[APIRouter] = (),
+    on_startup: Callable[[ServiceState], None] | None = None,
+    on_shutdown: Callable[[ServiceState], None] | None = None,
+    version: str = "0.1.0",
+) -> FastAPI:
+    state = ServiceState(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.pool = db.open_pool(settings, wait=False)
+        pool = state.pool
+        state.probe = ReadinessProbe(
+            {"postgres": lambda: db.ping(pool), "kafka": _kafka_check(settings)}
+        )
+        if on_startup is not None:
+            on_startup(state)
+        log.info("%s started on port %d", settings.service_name, settings.http_port)
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                on_shutdown(state)
+            pool.close()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.service = state
+
+    def probe() -> ReadinessProbe:
+        if state.probe is None:
+            raise RuntimeError("service not started")
+        return state.probe
+
+    app.include_router(health_router(settings.service_name, probe))
+    for router in routers:
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def metrics_middleware(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        LATENCY.labels(settings.service_name, request.method, path).observe(
+            time.perf_counter() - started
+        )
+        REQUESTS.labels(settings.service_name, request.method, path, response.status_code).inc()
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The class only: messages of unexpected errors can carry request data.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return JSONResponse(status_code=500, content={"detail": "internal error"})
+
+    return app

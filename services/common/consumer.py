@@ -1,0 +1,369 @@
+"""The Kafka consumer loop with offsets stored in PostgreSQL, for exactly-once projection effects.
+
+Each poll batch is applied in ONE PostgreSQL transaction together with the next offset of every
+partition it touched (table ``consumer_offsets``). Kafka's own committed offsets are only a hint
+for lag monitoring. On (re)assignment the consumer seeks to the stored offsets, so a crash at any
+point gives neither loss nor double counting. The stored-offset row is locked (``FOR UPDATE``) and
+records below it are skipped, so two instances that briefly own the same partition during a
+rebalance still apply each record once.
+
+A message the projection cannot apply (bad contract, unknown code, a bug triggered by one input)
+is isolated by replaying the batch one record at a time under savepoints and sent to the
+dead-letter topic with the reason and the original bytes; the consumer moves on. It never logs
+message contents or exception messages, which can carry personal data: only classes, fields and
+rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from prometheus_client import Counter, Histogram
+from psycopg_pool import ConnectionPool
+
+from services.common.db import apply_schema
+from services.common.kafka_client import dlq_headers, make_producer
+from services.common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+OFFSETS_DDL = [
+    """
+    CREATE TABLE IF NOT EXISTS consumer_offsets (
+        consumer    text   NOT NULL,
+        topic       text   NOT NULL,
+        partition   int    NOT NULL,
+        next_offset bigint NOT NULL,
+        updated_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, topic, partition)
+    )
+    """
+]
+
+RECORDS = Counter(
+    "consumer_records_total", "Records handled by a projection consumer", ["consumer", "outcome"]
+)
+BATCH_SECONDS = Histogram(
+    "consumer_batch_seconds", "Time to apply one poll batch in one transaction", ["consumer"]
+)
+
+
+class Record(Protocol):
+    """The parts of kafka-python's ConsumerRecord a projection may use."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+class Projection(Protocol):
+    """What a service implements to be fed by a TransactionalConsumer."""
+
+    name: str
+    """Stable name: the consumer group id and the key of its stored offsets."""
+
+    def topics(self) -> Sequence[str]: ...
+
+    def schema(self) -> Sequence[str]:
+        """Idempotent DDL for the projection's own tables."""
+        ...
+
+    def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
+        """Apply one record inside the batch transaction. Raise to reject the record."""
+        ...
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a record went to the dead-letter topic: safe to log, never holds personal data."""
+
+    reason: str
+    field: str
+    rule: str
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Rejection:
+        field = str(getattr(exc, "field", "") or "")
+        rule = str(getattr(exc, "rule", "") or "")
+        if field or rule:
+            return cls(f"{type(exc).__name__}: {field} violates {rule}", field, rule)
+        return cls(f"{type(exc).__name__} while applying the record", "", "")
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Runs on kafka-python's IO thread: records what to seek, does no blocking IO."""
+
+    def __init__(self, owner: TransactionalConsumer) -> None:
+        self.owner = owner
+
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        with self.owner._lock:
+            self.owner._needs_seek.difference_update(revoked)
+
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        with self.owner._lock:
+            self.owner._needs_seek.update(assigned)
+
+
+class TransactionalConsumer:
+    """Feeds one Projection from Kafka with exactly-once effects in PostgreSQL."""
+
+    def __init__(
+        self,
+        settings: CommonSettings,
+        projection: Projection,
+        pool: ConnectionPool,
+        *,
+        dlq_topic: str | None = None,
+        max_poll_records: int = 2000,
+        producer: KafkaProducer | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.projection = projection
+        self.pool = pool
+        self.dlq_topic = dlq_topic
+        self.max_poll_records = max_poll_records
+        self._producer = producer
+        self._on_batch = on_batch
+        self._lock = threading.Lock()
+        self._needs_seek: set[TopicPartition] = set()
+        self._stop = threading.Event()
+        self._consumer: KafkaConsumer | None = None
+        self.applied = 0
+        self.dead_lettered = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def setup(self) -> None:
+        with self.pool.connection() as conn:
+            apply_schema(conn, "consumer_offsets", OFFSETS_DDL)
+            apply_schema(conn, f"projection:{self.projection.name}", self.projection.schema())
+        consumer = KafkaConsumer(
+            **self.settings.kafka_config(),
+            group_id=self.projection.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=self.max_poll_records,
+            fetch_max_bytes=32 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            session_timeout_ms=15000,
+            heartbeat_interval_ms=3000,
+            max_poll_interval_ms=300000,
+        )
+        consumer.subscribe(list(self.projection.topics()), listener=_Rebalance(self))
+        self._consumer = consumer
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close(autocommit=False)
+            self._consumer = None
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
+
+    def run(self) -> None:
+        """Poll and apply until stop() is called; transient database errors are retried."""
+        if self._consumer is None:
+            self.setup()
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self.poll_once()
+                backoff = 0.5
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "consumer %s: database unavailable (%s); retrying in %.1fs",
+                    self.projection.name, type(exc).__name__, backoff,
+                )
+                self._reseek_all()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        self.close()
+
+    # --- one iteration -----------------------------------------------------------------------
+    def poll_once(self, timeout_ms: int = 500) -> int:
+        """Poll once and apply what came back; returns the number of records applied."""
+        consumer = self._require_consumer()
+        batch: dict[TopicPartition, list[Any]] = consumer.poll(
+            timeout_ms=timeout_ms, max_records=self.max_poll_records
+        )
+        with self._lock:
+            pending, self._needs_seek = set(self._needs_seek), set()
+        if pending:
+            self._seek_to_stored(pending)
+            batch = {tp: recs for tp, recs in batch.items() if tp not in pending}
+        batch = {tp: recs for tp, recs in batch.items() if recs}
+        if not batch:
+            return 0
+        started = time.perf_counter()
+        try:
+            applied = self._apply_batch(batch, isolate=False)
+        except psycopg.OperationalError:
+            raise
+        except Exception as exc:  # one bad record: replay the batch record by record
+            log.info(
+                "consumer %s: batch failed with %s; isolating the record",
+                self.projection.name, type(exc).__name__,
+            )
+            applied = self._apply_batch(batch, isolate=True)
+        BATCH_SECONDS.labels(self.projection.name).observe(time.perf_counter() - started)
+        self._commit_hint(batch)
+        if self._on_batch is not None:
+            self._on_batch(applied)
+        return applied
+
+    def _apply_batch(self, batch: dict[TopicPartition, list[Any]], *, isolate: bool) -> int:
+        applied = 0
+        dead: list[tuple[Any, Rejection]] = []
+        name = self.projection.name
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            for tp, records in sorted(batch.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
+                cur.execute(
+                    "INSERT INTO consumer_offsets (consumer, topic, partition, next_offset) "
+                    "VALUES (%s, %s, %s, 0) ON CONFLICT DO NOTHING",
+                    (name, tp.topic, tp.partition),
+                )
+                cur.execute(
+                    "SELECT next_offset FROM consumer_offsets "
+                    "WHERE consumer = %s AND topic = %s AND partition = %s FOR UPDATE",
+                    (name, tp.topic, tp.partition),
+                )
+                row = cur.fetchone()
+                stored = int(row[0]) if row else 0
+                fresh = [r for r in records if r.offset >= stored]
+                if not fresh:
+                    continue
+                for record in fresh:
+                    if not isolate:
+                        self.projection.apply(cur, record)
+                        applied += 1
+                        continue
+                    try:
+                        with conn.transaction():
+                            self.projection.apply(cur, record)
+                        applied += 1
+                    except psycopg.OperationalError:
+                        raise
+                    except Exception as exc:
+                        dead.append((record, Rejection.of(exc)))
+                cur.execute(
+                    "UPDATE consumer_offsets SET next_offset = %s, updated_at = now() "
+                    "WHERE consumer = %s AND topic = %s AND partition = %s",
+                    (fresh[-1].offset + 1, name, tp.topic, tp.partition),
+                )
+            if dead:
+                self._dead_letter(dead)  # acknowledged before the offsets commit: nothing lost
+        self.applied += applied
+        self.dead_lettered += len(dead)
+        RECORDS.labels(name, "applied").inc(applied)
+        if dead:
+            RECORDS.labels(name, "dead_lettered").inc(len(dead))
+        return applied
+
+    def _dead_letter(self, dead: list[tuple[Any, Rejection]]) -> None:
+        for record, why in dead:
+            log.warning(
+                "consumer %s: %s:%d@%d to the dead-letter topic: %s",
+                self.projection.name, record.topic, record.partition, record.offset, why.reason,
+            )
+        if self.dlq_topic is None:
+            return
+        producer = self._dlq_producer()
+        futures = [
+            producer.send(
+                self.dlq_topic,
+                key=record.key,
+                value=record.value,
+                headers=dlq_headers(record, why.reason, why.field, why.rule, self.projection.name),
+            )
+            for record, why in dead
+        ]
+        producer.flush()
+        for future in futures:
+            future.get(timeout=30)
+
+    # --- offsets -----------------------------------------------------------------------------
+    def _seek_to_stored(self, partitions: set[TopicPartition]) -> None:
+        consumer = self._require_consumer()
+        stored = self.stored_offsets()
+        assigned = consumer.assignment()
+        for tp in partitions:
+            if tp not in assigned:
+                continue
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is None:
+                consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, offset)
+
+    def _reseek_all(self) -> None:
+        if self._consumer is not None:
+            with self._lock:
+                self._needs_seek.update(self._consumer.assignment())
+
+    def stored_offsets(self) -> dict[tuple[str, int], int]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer = %s",
+                (self.projection.name,),
+            ).fetchall()
+        return {(str(t), int(p)): int(o) for t, p, o in rows}
+
+    def _commit_hint(self, batch: dict[TopicPartition, list[Any]]) -> None:
+        """Tell Kafka how far we are, for lag dashboards; PostgreSQL stays the truth."""
+        from kafka.structs import OffsetAndMetadata
+
+        offsets = {tp: OffsetAndMetadata(recs[-1].offset + 1, "", -1) for tp, recs in batch.items()}
+        try:
+            self._require_consumer().commit_async(offsets)
+        except Exception as exc:  # a hint only; the next batch tries again
+            log.debug("consumer %s: offset hint not committed (%s)", self.projection.name, exc)
+
+    def lag(self) -> int:
+        """Records on the assigned partitions not yet applied (0 when caught up)."""
+        consumer = self._require_consumer()
+        assigned = list(consumer.assignment())
+        if not assigned:
+            return -1
+        ends = consumer.end_offsets(assigned)
+        stored = self.stored_offsets()
+        return sum(max(0, ends[tp] - stored.get((tp.topic, tp.partition), 0)) for tp in assigned)
+
+    def assigned(self) -> frozenset[TopicPartition]:
+        """The partitions this instance owns now (empty before it joined its group)."""
+        if self._consumer is None:
+            return frozenset()
+        return frozenset(self._consumer.assignment())
+
+    def _require_consumer(self) -> KafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("call setup() first")
+        return self._consumer
+
+    def _dlq_producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = make_producer(self.settings)
+        return self._producer
+
+
+def run_in_thread(consumer: TransactionalConsumer, name: str | None = None) -> threading.Thread:
+    """Start ``consumer.run`` in a daemon thread (tests, and services that embed a worker)."""
+    thread = threading.Thread(target=consumer.run, name=name or consumer.projection.name, daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,35 @@
+"""Process entry points shared by the services: serve an API with uvicorn, or run a worker."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.common.logging_setup import configure_logging
+from services.common.settings import CommonSettings
+
+
+def serve_api(settings: CommonSettings, create_app: Callable[[CommonSettings], FastAPI]) -> None:
+    """Run the service's API in this process until SIGTERM/SIGINT."""
+    configure_logging(settings.log_level, settings.service_name)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # URLs can carry ids of people; request metrics are in /metrics
+        timeout_graceful_shutdown=10,
+    )
+
+
+def run_worker(settings: CommonSettings, run: Callable[[threading.Event], None]) -> None:
+    """Run a background worker (relay, consumer) until SIGTERM/SIGINT sets the stop event."""
+    configure_logging(settings.log_level, settings.service_name)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run(stop)

@@ -1,0 +1,154 @@
+"""Typed settings shared by every service, read from the environment (prefix ``SAFETYPLAN_``).
+
+This is the one place that reads the environment; everything else receives a settings object.
+It must never open a connection: settings are plain data, built at start-up, not at import.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+PgSslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
+class CommonSettings(BaseSettings):
+    """Connection and runtime settings every service process needs."""
+
+    model_config = SettingsConfigDict(env_prefix="SAFETYPLAN_", extra="ignore", frozen=True)
+
+    # --- Kafka -------------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:59092",
+        description="Comma-separated host:port list of the Kafka cluster's bootstrap brokers.",
+    )
+    kafka_security_protocol: KafkaSecurityProtocol = Field(
+        "PLAINTEXT", description="Kafka listener protocol; SASL_SSL in production."
+    )
+    kafka_sasl_mechanism: KafkaSaslMechanism | None = Field(
+        None, description="SASL mechanism when the protocol is SASL_*."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password.")
+    kafka_ssl_cafile: str | None = Field(
+        None, description="CA bundle (PEM) that signed the brokers' certificates."
+    )
+    kafka_ssl_certfile: str | None = Field(None, description="Client certificate (PEM) for mTLS.")
+    kafka_ssl_keyfile: str | None = Field(None, description="Client private key (PEM) for mTLS.")
+    kafka_compression: Literal["lz4", "zstd", "gzip", "none"] = Field(
+        "lz4", description="Producer compression codec."
+    )
+    topic_prefix: str = Field(
+        "",
+        description="Prefix put before every topic name (one cluster, several environments).",
+    )
+
+    # --- PostgreSQL --------------------------------------------------------------------------
+    pg_host: str = Field("127.0.0.1", description="PostgreSQL host.")
+    pg_port: int = Field(55432, description="PostgreSQL port.")
+    pg_user: str = Field("safetyplan", description="PostgreSQL role the service connects as.")
+    pg_password: SecretStr = Field(
+        SecretStr("safetyplan-local-only"), description="Password of that role."
+    )
+    pg_sslmode: PgSslMode = Field("prefer", description="libpq sslmode; verify-full in production.")
+    pg_sslrootcert: str | None = Field(
+        None, description="CA bundle (PEM) used to verify the server with verify-ca/verify-full."
+    )
+    pg_schema: str | None = Field(
+        None,
+        description="Schema for this service's tables (default: the database's search_path).",
+    )
+    pg_pool_min_size: int = Field(2, ge=1, description="Connections kept open in the pool.")
+    pg_pool_max_size: int = Field(20, ge=1, description="Most connections the pool may open.")
+
+    # --- process -----------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level; logs never carry personal data at any level."
+    )
+    http_host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
+
+    # Overridden by each service's settings class.
+    service_name: str = Field("common", description="Name used in logs, metrics and client ids.")
+    pg_dbname: str = Field("postgres", description="Database holding this service's tables.")
+    http_port: int = Field(8100, description="Port the HTTP API listens on.")
+
+    # --- derived views -----------------------------------------------------------------------
+    def topic(self, name: str) -> str:
+        """Full topic name for a logical topic name, with the deployment's prefix."""
+        return f"{self.topic_prefix}{name}"
+
+    def pg_conninfo(self, dbname: str | None = None) -> str:
+        """A libpq connection string (password included; never log it)."""
+        from psycopg.conninfo import make_conninfo
+
+        extra: dict[str, Any] = {}
+        if self.pg_schema:
+            extra["options"] = f"-c search_path={self.pg_schema}"
+        if self.pg_sslrootcert:
+            extra["sslrootcert"] = self.pg_sslrootcert
+        return make_conninfo(
+            host=self.pg_host,
+            port=self.pg_port,
+            user=self.pg_user,
+            password=self.pg_password.get_secret_value(),
+            dbname=dbname or self.pg_dbname,
+            sslmode=self.pg_sslmode,
+            application_name=self.service_name,
+            connect_timeout=5,
+            **extra,
+        )
+
+    def kafka_config(self) -> dict[str, Any]:
+        """Connection options shared by kafka-python producers, consumers and admin clients."""
+        cfg: dict[str, Any] = {
+            "bootstrap_servers": [s.strip() for s in self.kafka_bootstrap_servers.split(",")],
+            "security_protocol": self.kafka_security_protocol,
+            "client_id": self.service_name,
+        }
+        if self.kafka_security_protocol.startswith("SASL"):
+            cfg["sasl_mechanism"] = self.kafka_sasl_mechanism or "SCRAM-SHA-512"
+            cfg["sasl_plain_username"] = self.kafka_sasl_username
+            cfg["sasl_plain_password"] = (
+                self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None
+            )
+        if self.kafka_security_protocol in ("SSL", "SASL_SSL"):
+            cfg["ssl_cafile"] = self.kafka_ssl_cafile
+            cfg["ssl_certfile"] = self.kafka_ssl_certfile
+            cfg["ssl_keyfile"] = self.kafka_ssl_keyfile
+            cfg["ssl_check_hostname"] = True
+        return cfg
+
+    def eventsourcing_env(self, dbname: str | None = None) -> dict[str, str]:
+        """The one bridge from typed settings to the eventsourcing library's POSTGRES_* keys.
+
+        Default mode on purpose: POSTGRES_ENABLE_DB_FUNCTIONS drops the table lock and a
+        reader tailing the notification log then misses events (architecture.md).
+        """
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname or self.pg_dbname,
+            "POSTGRES_HOST": self.pg_host,
+            "POSTGRES_PORT": str(self.pg_port),
+            "POSTGRES_USER": self.pg_user,
+            "POSTGRES_PASSWORD": self.pg_password.get_secret_value(),
+            "POSTGRES_POOL_SIZE": str(self.pg_pool_max_size),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
+            "POSTGRES_PRE_PING": "y",
+        }
+        if self.pg_schema:
+            env["POSTGRES_SCHEMA"] = self.pg_schema
+        return env
+
+    def libpq_tls_env(self) -> dict[str, str]:
+        """PGSSLMODE/PGSSLROOTCERT for connections libpq opens on its own (the eventsourcing
+        recorder has no TLS keys of its own; libpq reads these from the process environment)."""
+        env = {"PGSSLMODE": self.pg_sslmode}
+        if self.pg_sslrootcert:
+            env["PGSSLROOTCERT"] = self.pg_sslrootcert
+        return env

@@ -1,0 +1,148 @@
+"""How an aggregate records a contract event: build the envelope, chain and seal it, apply it.
+
+Every stored event holds the sealed contract envelope (the exact JSON published on Kafka), the
+fingerprint of the command that caused it, and nothing else: the events table is the outbox.
+Idempotency lives in the stream itself: a command id already seen by the aggregate returns the
+events it produced the first time, atomically with the events (no side table to get out of step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from contracts.common import EventPayload, StreamType
+from contracts.envelope import Actor, EventEnvelope, seal
+from contracts.registry import parse_event
+from services.plan_service.domain.errors import IdempotencyKeyReused, RuleViolation
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who asks, from where, and when; the same for HTTP and Kafka submissions."""
+
+    command_id: UUID
+    fingerprint: str
+    actor: Actor
+    submitting_system: str
+    correlation_id: UUID
+    occurred_at: datetime
+    now: datetime
+
+
+class EnvelopeAggregate(Aggregate):
+    """Base of aggregates whose every event is one sealed contract envelope."""
+
+    STREAM_TYPE: ClassVar[StreamType]
+
+    class Opened(Aggregate.Created):
+        envelope: dict[str, Any]
+        fingerprint: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._record_applied(self.envelope, self.fingerprint)
+
+    class Recorded(Aggregate.Event):
+        envelope: dict[str, Any]
+        fingerprint: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate._record_applied(self.envelope, self.fingerprint)
+
+    def __init__(self, envelope: dict[str, Any], fingerprint: str) -> None:
+        self.last_hash: str | None = None
+        self.commands: dict[str, tuple[str, list[int]]] = {}
+        self.closed = False
+
+    # --- recording ---------------------------------------------------------------------------
+    @classmethod
+    def _open(
+        cls, stream_id: UUID, payload: EventPayload, ctx: CommandContext
+    ) -> EnvelopeAggregate:
+        envelope = _seal(cls.STREAM_TYPE, stream_id, 1, None, payload, ctx)
+        return cls._create(
+            cls.Opened,
+            id=stream_id,
+            envelope=envelope.model_dump(mode="json"),
+            fingerprint=ctx.fingerprint,
+            timestamp=ctx.now,
+        )
+
+    def _record(self, payload: EventPayload, ctx: CommandContext) -> None:
+        envelope = _seal(
+            self.STREAM_TYPE, self.id, self.version + 1, self.last_hash, payload, ctx
+        )
+        self.trigger_event(
+            self.Recorded,
+            envelope=envelope.model_dump(mode="json"),
+            fingerprint=ctx.fingerprint,
+            timestamp=ctx.now,
+        )
+
+    def _record_applied(self, envelope: dict[str, Any], fingerprint: str) -> None:
+        event = parse_event(envelope)
+        self.last_hash = event.hash
+        if event.causation_id is not None:
+            key = str(event.causation_id)
+            versions = self.commands.get(key, (fingerprint, []))[1]
+            self.commands[key] = (fingerprint, [*versions, event.stream_version])
+        self.when(event)
+
+    def when(self, event: EventEnvelope[Any]) -> None:
+        """Evolve state from one event (subclasses dispatch on the payload's type)."""
+        raise NotImplementedError
+
+    # --- idempotency and rules shared by every stream ---------------------------------------
+    def already_done(self, ctx: CommandContext) -> list[int] | None:
+        """The versions a retried command produced the first time, or None if it is new."""
+        seen = self.commands.get(str(ctx.command_id))
+        if seen is None:
+            return None
+        if seen[0] != ctx.fingerprint:
+            raise IdempotencyKeyReused(
+                "Idempotency-Key", "same_key_same_request", "the key was used for another request"
+            )
+        return seen[1]
+
+    def require_open(self) -> None:
+        if self.closed:
+            raise RuleViolation("stream_id", "stream_closed", "a closed record cannot change")
+
+
+def _seal(
+    stream_type: StreamType,
+    stream_id: UUID,
+    version: int,
+    previous_hash: str | None,
+    payload: EventPayload,
+    ctx: CommandContext,
+) -> EventEnvelope[Any]:
+    return seal(
+        {
+            "event_id": _event_id(ctx.command_id, version),
+            "event_type": payload.MESSAGE_TYPE,
+            "schema_version": payload.SCHEMA_VERSION,
+            "stream_type": stream_type,
+            "stream_id": stream_id,
+            "stream_version": version,
+            "occurred_at": ctx.occurred_at,
+            "recorded_at": ctx.now,
+            "actor": ctx.actor,
+            "submitting_system": ctx.submitting_system,
+            "correlation_id": ctx.correlation_id,
+            "causation_id": ctx.command_id,
+            "previous_hash": previous_hash,
+            "payload": payload,
+        }
+    )
+
+
+def _event_id(command_id: UUID, version: int) -> UUID:
+    """Deterministic per (command, stream version): a replayed command cannot mint new ids."""
+    from uuid import uuid5
+
+    return uuid5(command_id, str(version))
