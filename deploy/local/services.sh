@@ -31,7 +31,9 @@ start() {
         fi
         log "$name: starting"
         # shellcheck disable=SC2086  # rest is a word list from processes.conf
-        (cd "$ROOT" && nohup "$py" $rest >>"$LOG_DIR/$name.log" 2>&1 & echo $! >"$pidfile")
+        # exec: the PID we record is the python process itself, so stop can reach it
+        (cd "$ROOT" && exec nohup "$py" $rest >>"$LOG_DIR/$name.log" 2>&1) &
+        echo $! >"$pidfile"
     done < <(rows "$@")
     wait_ready "$@"
 }

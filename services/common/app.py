@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from services.common import db, kafka_admin
 from services.common.health import ReadinessProbe, health_router
+from services.common.http_errors import install_error_handlers
 from services.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def create_service_app(
     routers: Iterable[APIRouter] = (),
     on_startup: Callable[[ServiceState], None] | None = None,
     on_shutdown: Callable[[ServiceState], None] | None = None,
+    domain_errors: Iterable[type[Exception]] = (),
     version: str = "0.1.0",
 ) -> FastAPI:
     state = ServiceState(settings=settings)
@@ -80,6 +82,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.service = state
+    install_error_handlers(app, domain_errors)
 
     def probe() -> ReadinessProbe:
         if state.probe is None:

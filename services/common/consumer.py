@@ -81,7 +81,11 @@ class Projection(Protocol):
         ...
 
     def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
-        """Apply one record inside the batch transaction. Raise to reject the record."""
+        """Apply one record inside the batch transaction. Raise to reject the record.
+
+        A projection may also define ``on_rejected(cur, record, rejection)``: it runs in the same
+        transaction after the record's savepoint was rolled back (e.g. to record the outcome).
+        """
         ...
 
 
@@ -130,6 +134,7 @@ class TransactionalConsumer:
         max_poll_records: int = 2000,
         producer: KafkaProducer | None = None,
         on_batch: Callable[[int], None] | None = None,
+        transient: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.settings = settings
         self.projection = projection
@@ -138,6 +143,7 @@ class TransactionalConsumer:
         self.max_poll_records = max_poll_records
         self._producer = producer
         self._on_batch = on_batch
+        self.transient: tuple[type[BaseException], ...] = (psycopg.OperationalError, *transient)
         self._lock = threading.Lock()
         self._needs_seek: set[TopicPartition] = set()
         self._stop = threading.Event()
@@ -152,7 +158,7 @@ class TransactionalConsumer:
             apply_schema(conn, f"projection:{self.projection.name}", self.projection.schema())
         consumer = KafkaConsumer(
             **self.settings.kafka_config(),
-            group_id=self.projection.name,
+            group_id=f"{self.settings.topic_prefix}{self.projection.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
@@ -186,7 +192,7 @@ class TransactionalConsumer:
             try:
                 self.poll_once()
                 backoff = 0.5
-            except psycopg.OperationalError as exc:
+            except self.transient as exc:
                 log.warning(
                     "consumer %s: database unavailable (%s); retrying in %.1fs",
                     self.projection.name, type(exc).__name__, backoff,
@@ -214,7 +220,7 @@ class TransactionalConsumer:
         started = time.perf_counter()
         try:
             applied = self._apply_batch(batch, isolate=False)
-        except psycopg.OperationalError:
+        except self.transient:
             raise
         except Exception as exc:  # one bad record: replay the batch record by record
             log.info(
@@ -258,10 +264,14 @@ class TransactionalConsumer:
                         with conn.transaction():
                             self.projection.apply(cur, record)
                         applied += 1
-                    except psycopg.OperationalError:
+                    except self.transient:
                         raise
                     except Exception as exc:
-                        dead.append((record, Rejection.of(exc)))
+                        why = Rejection.of(exc)
+                        dead.append((record, why))
+                        on_rejected = getattr(self.projection, "on_rejected", None)
+                        if on_rejected is not None:
+                            on_rejected(cur, record, why)
                 cur.execute(
                     "UPDATE consumer_offsets SET next_offset = %s, updated_at = now() "
                     "WHERE consumer = %s AND topic = %s AND partition = %s",

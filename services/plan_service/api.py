@@ -1,15 +1,33 @@
-"""HTTP entry point of the plan_service. Thin: parse, call the application, map the result."""
+"""HTTP entry point of the plan_service. Thin: parse, call the handlers, map the result."""
 
 from __future__ import annotations
+
+import os
+import uuid
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
-from services.common.app import create_service_app
+from services.common.app import ServiceState, create_service_app
+from services.common.db import apply_schema
+from services.common.http_errors import ERROR_RESPONSES
 from services.common.settings import CommonSettings
+from services.plan_service import read_model, submissions
+from services.plan_service.domain.errors import DomainError, NotFound
+from services.plan_service.handlers import PlanCommands
+from services.plan_service.person_index import PersonIndex
+from services.plan_service.read_model import PlanReadModel
+from services.plan_service.routes_commands import command_router
+from services.plan_service.routes_reads import read_router
 from services.plan_service.settings import PlanServiceSettings
+from services.plan_service.store import PlanStore, open_store
 
-DESCRIPTION = "Commands from clinical apps become immutable, attributable events; the current plan and its history come back."
+DESCRIPTION = (
+    "Commands from clinical apps become immutable, attributable, hash-chained events; the "
+    "current plan, the plan at any past version or moment, and its history come back. "
+    "Every command endpoint takes an `Idempotency-Key` (a retry returns the first result and "
+    "writes nothing) and an optional `Expected-Version` (409 when the stream moved on)."
+)
 
 
 class About(BaseModel):
@@ -20,12 +38,59 @@ class About(BaseModel):
 
 def create_app(settings: CommonSettings | None = None) -> FastAPI:
     settings = settings or PlanServiceSettings()
+    parts: dict[str, object] = {}
+
+    def startup(state: ServiceState) -> None:
+        assert state.pool is not None
+        os.environ.update(settings.libpq_tls_env())  # the event store's connections use libpq
+        store = open_store(settings)
+        with state.pool.connection() as conn:
+            apply_schema(conn, "plan_read_model", read_model.DDL)
+            apply_schema(conn, "submission_outcomes", submissions.DDL)
+        parts["store"] = store
+        parts["commands"] = PlanCommands(store, PersonIndex(state.pool))
+        parts["read_model"] = PlanReadModel(state.pool)
+        parts["pool"] = state.pool
+
+    def shutdown(_: ServiceState) -> None:
+        store = parts.get("store")
+        if isinstance(store, PlanStore):
+            store.close()
+
+    def commands() -> PlanCommands:
+        return parts["commands"]  # type: ignore[return-value]
+
+    def store() -> PlanStore:
+        return parts["store"]  # type: ignore[return-value]
+
+    def model() -> PlanReadModel:
+        return parts["read_model"]  # type: ignore[return-value]
+
     about = APIRouter(tags=["about"])
 
     @about.get("/", response_model=About, summary="What this service is")
     def root() -> About:
         return About(service=settings.service_name, description=DESCRIPTION, docs="/docs")
 
+    @about.get(
+        "/submissions/{correlation_id}",
+        response_model=list[submissions.SubmissionOutcome],
+        tags=["submissions"],
+        summary="The outcome of commands submitted on Kafka, by correlation id",
+        responses=ERROR_RESPONSES,
+    )
+    def submission_outcome(correlation_id: uuid.UUID) -> list[submissions.SubmissionOutcome]:
+        found = submissions.outcomes(parts["pool"], correlation_id)  # type: ignore[arg-type]
+        if not found:
+            raise NotFound("correlation_id", "submission_seen", "no submission with this id yet")
+        return found
+
     return create_service_app(
-        settings, title="plan_service", description=DESCRIPTION, routers=[about]
+        settings,
+        title="plan_service",
+        description=DESCRIPTION,
+        routers=[about, command_router(commands), read_router(store, model)],
+        on_startup=startup,
+        on_shutdown=shutdown,
+        domain_errors=(DomainError,),
     )

@@ -141,6 +141,11 @@ def _seal(
     )
 
 
+def command_fields(cmd: Any) -> dict[str, Any]:
+    """A command payload's fields, as the matching event payload's constructor takes them."""
+    return {name: getattr(cmd, name) for name in type(cmd).model_fields}
+
+
 def _event_id(command_id: UUID, version: int) -> UUID:
     """Deterministic per (command, stream version): a replayed command cannot mint new ids."""
     from uuid import uuid5

@@ -1,0 +1,1 @@
+"""The demo: a realistic scenario loaded through plan_service's public HTTP API."""

@@ -1,0 +1,147 @@
+"""The current-plan read model: fed from Kafka like every projection, so it scales and rebuilds
+the same way (replay `safetyplan.events` from offset 0 into empty tables).
+
+One row per plan with the folded document (jsonb) and the columns lists and searches filter on.
+A redelivered event (at-least-once relay) is at or below the stored stream version and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+from pydantic import BaseModel
+
+from contracts import topics
+from contracts.registry import parse_event
+from services.common.consumer import Record
+from services.common.settings import CommonSettings
+from services.plan_service import plan_document
+
+DDL = [
+    """
+    CREATE TABLE IF NOT EXISTS plan_read_model (
+        plan_id         uuid PRIMARY KEY,
+        stream_version  int  NOT NULL,
+        provider        text,
+        unit            text,
+        ward            text,
+        status          text NOT NULL,
+        current_version int,
+        open_dissents   int  NOT NULL DEFAULT 0,
+        next_review_due date,
+        last_event_at   timestamptz,
+        document        jsonb NOT NULL
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS plan_read_model_unit ON plan_read_model (provider, unit)",
+    "CREATE INDEX IF NOT EXISTS plan_read_model_due ON plan_read_model (next_review_due)",
+]
+
+
+class PlanSummary(BaseModel):
+    """One plan in a list: enough to triage, no personal data beyond the ids."""
+
+    plan_id: uuid.UUID
+    stream_version: int
+    provider: str | None
+    unit: str | None
+    ward: str | None
+    status: str
+    current_version: int | None
+    open_dissents: int
+    next_review_due: date | None
+
+
+class PlanProjection:
+    """The Projection (services.common.consumer) behind the read model."""
+
+    name = "plan_service-read-model"
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self.settings = settings
+
+    def topics(self) -> Sequence[str]:
+        return [topics.topic(topics.PLAN_EVENTS, self.settings.topic_prefix)]
+
+    def schema(self) -> Sequence[str]:
+        return DDL
+
+    def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
+        event = parse_event(record.value or b"")
+        row = cur.execute(
+            "SELECT document FROM plan_read_model WHERE plan_id = %s FOR UPDATE",
+            (event.stream_id,),
+        ).fetchone()
+        doc = row[0] if row else plan_document.empty()
+        if event.stream_version <= doc["stream_version"]:
+            return  # a redelivery
+        doc = plan_document.apply(doc, event)
+        setting = doc["setting"] or {}
+        cur.execute(
+            """
+            INSERT INTO plan_read_model AS m VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
+            ON CONFLICT (plan_id) DO UPDATE SET
+              stream_version = excluded.stream_version, provider = excluded.provider,
+              unit = excluded.unit, ward = excluded.ward, status = excluded.status,
+              current_version = excluded.current_version, open_dissents = excluded.open_dissents,
+              next_review_due = excluded.next_review_due, last_event_at = excluded.last_event_at,
+              document = excluded.document
+            """,
+            (
+                event.stream_id,
+                doc["stream_version"],
+                setting.get("provider_ods_code"),
+                setting.get("unit_name"),
+                setting.get("ward_name"),
+                doc["status"],
+                plan_document.current_version(doc),
+                plan_document.open_dissents(doc),
+                plan_document.next_review_due(doc),
+                doc["last_event_at"],
+                Jsonb(doc),
+            ),
+        )
+
+
+class PlanReadModel:
+    def __init__(self, pool: ConnectionPool) -> None:
+        self.pool = pool
+
+    def search(
+        self,
+        *,
+        provider: str | None = None,
+        unit: str | None = None,
+        status: str | None = None,
+        review_due_by: date | None = None,
+        open_dissent: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[PlanSummary]:
+        where, args = ["TRUE"], []
+        for column, value in (("provider", provider), ("unit", unit), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                args.append(value)
+        if review_due_by is not None:
+            where.append("next_review_due <= %s AND status = 'open'")
+            args.append(review_due_by)
+        if open_dissent is not None:
+            where.append("open_dissents > 0" if open_dissent else "open_dissents = 0")
+        sql = (
+            "SELECT plan_id, stream_version, provider, unit, ward, status, current_version, "
+            "open_dissents, next_review_due FROM plan_read_model WHERE "
+            + " AND ".join(where)
+            + " ORDER BY next_review_due NULLS LAST, plan_id LIMIT %s OFFSET %s"
+        )
+        with self.pool.connection() as conn:
+            rows = conn.execute(sql, (*args, limit, offset)).fetchall()  # type: ignore[call-overload]
+        fields = list(PlanSummary.model_fields)
+        return [PlanSummary(**dict(zip(fields, r, strict=True))) for r in rows]

@@ -1,0 +1,142 @@
+"""The relay: tails the event store's notification log and publishes each event to Kafka.
+
+Each stored event's state is already the sealed contract envelope, so the relay publishes it as
+canonical JSON to the plan or use-of-force events topic, keyed by stream id, with headers (event
+type, schema version, store position). It records its position (a row in `relay_position`) only
+after Kafka acknowledged every message of the page, so a crash re-sends at most one page:
+at-least-once. Those duplicates are harmless downstream because every projection keys its rows by
+(stream id, stream version) or event id and skips what it already has. Run exactly one relay per
+event store (positions must advance in commit order; default locking mode guarantees that order).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from kafka import KafkaProducer
+from prometheus_client import Counter, Gauge
+from psycopg_pool import ConnectionPool
+
+from contracts import topics
+from contracts.canonical import canonical_bytes
+from services.common.db import apply_schema
+from services.common.kafka_client import make_producer
+from services.common.settings import CommonSettings
+from services.plan_service.store import PlanStore
+
+log = logging.getLogger(__name__)
+
+DDL = [
+    """
+    CREATE TABLE IF NOT EXISTS relay_position (
+        relay      text PRIMARY KEY,
+        position   bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    )
+    """
+]
+RELAYED = Counter("relay_events_total", "Events published to Kafka by the relay")
+POSITION = Gauge("relay_position", "Last notification id acknowledged by Kafka")
+
+
+class Relay:
+    def __init__(
+        self,
+        settings: CommonSettings,
+        store: PlanStore,
+        pool: ConnectionPool,
+        *,
+        page_size: int = 2000,
+        producer: KafkaProducer | None = None,
+        name: str = "plan_service-relay",
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.pool = pool
+        self.page_size = page_size
+        self.name = name
+        self._producer = producer
+        with pool.connection() as conn:
+            apply_schema(conn, "relay_position", DDL)
+
+    @property
+    def producer(self) -> KafkaProducer:
+        if self._producer is None:
+            self._producer = make_producer(self.settings, linger_ms=2)
+        return self._producer
+
+    def position(self) -> int:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT position FROM relay_position WHERE relay = %s", (self.name,)
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def relay_once(self) -> int:
+        """Publish the next page after the stored position; returns how many were published."""
+        start = self.position()
+        notes = self.store.recorder.select_notifications(
+            start=start, limit=self.page_size, inclusive_of_start=False
+        )
+        if not notes:
+            return 0
+        prefix = self.settings.topic_prefix
+        futures = []
+        for note in notes:
+            event: Any = self.store.mapper.to_domain_event(note)
+            envelope: dict[str, Any] = event.envelope
+            futures.append(
+                self.producer.send(
+                    topics.event_topic(envelope["stream_type"], prefix),
+                    key=topics.record_key(envelope["stream_id"]),
+                    value=canonical_bytes(envelope),
+                    headers=topics.event_headers(
+                        envelope["event_type"],
+                        envelope["schema_version"],
+                        note.id,
+                        envelope["event_id"],
+                        envelope["correlation_id"],
+                    ),
+                )
+            )
+        self.producer.flush()
+        for future in futures:
+            future.get(timeout=30)  # raises: the position is not advanced, the page is re-sent
+        last = notes[-1].id
+        with self.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO relay_position (relay, position) VALUES (%s, %s) "
+                "ON CONFLICT (relay) DO UPDATE SET position = excluded.position, updated_at = now()",
+                (self.name, last),
+            )
+        RELAYED.inc(len(notes))
+        POSITION.set(last)
+        return len(notes)
+
+    def run(self, stop: threading.Event, idle_s: float = 0.05) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                if self.relay_once() == 0:
+                    stop.wait(idle_s)
+                backoff = 0.5
+            except Exception as exc:  # broker or database down: keep the position, retry
+                log.warning("relay: %s; retrying in %.1fs", type(exc).__name__, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+        if self._producer is not None:
+            self._producer.close(timeout=10)
+
+    def lag(self) -> int:
+        return int(self.store.recorder.max_notification_id() or 0) - self.position()
+
+
+def wait_caught_up(relay: Relay, timeout_s: float = 30.0) -> None:
+    """Publish until nothing is left (tests, demo)."""
+    deadline = time.monotonic() + timeout_s
+    while relay.relay_once() or relay.lag() > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the relay did not catch up")
