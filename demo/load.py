@@ -91,8 +91,12 @@ def main() -> int:
     for key, _name, ward, story in PEOPLE:
         plan = listed.get(scripts[key].plan_id, {})
         table.add_row(
-            key, UNITS[ward][1], story.replace("_", " "), str(plan.get("stream_version", "-")),
-            str(plan.get("current_version", "-")), str(plan.get("open_dissents", "-")),
+            key,
+            UNITS[ward][1],
+            story.replace("_", " "),
+            str(plan.get("stream_version", "-")),
+            str(plan.get("current_version", "-")),
+            str(plan.get("open_dissents", "-")),
             str(plan.get("next_review_due", "-")),
         )
     console.print(table)

@@ -106,7 +106,7 @@ class Rejection:
         return cls(f"{type(exc).__name__} while applying the record", "", "")
 
 
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Rebalance(ConsumerRebalanceListener):
     """Runs on kafka-python's IO thread: records what to seek, does no blocking IO."""
 
     def __init__(self, owner: TransactionalConsumer) -> None:
@@ -169,6 +169,10 @@ class TransactionalConsumer:
             heartbeat_interval_ms=3000,
             max_poll_interval_ms=300000,
         )
+        for topic in self.projection.topics():
+            # know the partitions before joining, or the first assignment can come back empty
+            if not consumer.partitions_for_topic(topic):
+                log.warning("consumer %s: topic %s has no partitions yet", self.projection.name, topic)
         consumer.subscribe(list(self.projection.topics()), listener=_Rebalance(self))
         self._consumer = consumer
 
@@ -195,7 +199,9 @@ class TransactionalConsumer:
             except self.transient as exc:
                 log.warning(
                     "consumer %s: database unavailable (%s); retrying in %.1fs",
-                    self.projection.name, type(exc).__name__, backoff,
+                    self.projection.name,
+                    type(exc).__name__,
+                    backoff,
                 )
                 self._reseek_all()
                 self._stop.wait(backoff)
@@ -225,7 +231,8 @@ class TransactionalConsumer:
         except Exception as exc:  # one bad record: replay the batch record by record
             log.info(
                 "consumer %s: batch failed with %s; isolating the record",
-                self.projection.name, type(exc).__name__,
+                self.projection.name,
+                type(exc).__name__,
             )
             applied = self._apply_batch(batch, isolate=True)
         BATCH_SECONDS.labels(self.projection.name).observe(time.perf_counter() - started)
@@ -290,7 +297,11 @@ class TransactionalConsumer:
         for record, why in dead:
             log.warning(
                 "consumer %s: %s:%d@%d to the dead-letter topic: %s",
-                self.projection.name, record.topic, record.partition, record.offset, why.reason,
+                self.projection.name,
+                record.topic,
+                record.partition,
+                record.offset,
+                why.reason,
             )
         if self.dlq_topic is None:
             return
@@ -374,6 +385,8 @@ class TransactionalConsumer:
 
 def run_in_thread(consumer: TransactionalConsumer, name: str | None = None) -> threading.Thread:
     """Start ``consumer.run`` in a daemon thread (tests, and services that embed a worker)."""
-    thread = threading.Thread(target=consumer.run, name=name or consumer.projection.name, daemon=True)
+    thread = threading.Thread(
+        target=consumer.run, name=name or consumer.projection.name, daemon=True
+    )
     thread.start()
     return thread

@@ -15,7 +15,9 @@ from psycopg_pool import ConnectionPool
 from services.common.settings import CommonSettings
 
 
-def open_pool(settings: CommonSettings, dbname: str | None = None, *, wait: bool = True) -> ConnectionPool:
+def open_pool(
+    settings: CommonSettings, dbname: str | None = None, *, wait: bool = True
+) -> ConnectionPool:
     """A psycopg pool for this service's database; ``wait`` blocks until min_size connect."""
     pool = ConnectionPool(
         settings.pg_conninfo(dbname),
@@ -35,7 +37,7 @@ def apply_schema(conn: psycopg.Connection, name: str, statements: Iterable[str])
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         for stmt in statements:
-            conn.execute(stmt)  # type: ignore[arg-type]  # our own literal DDL, no parameters
+            conn.execute(stmt)
 
 
 def ping(pool: ConnectionPool, timeout_s: float = 2.0) -> None:

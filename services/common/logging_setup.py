@@ -1,4 +1,7 @@
-"""One log format for every process. Log lines carry ids, classes and counts, never personal data."""
+"""One log format for every process.
+
+Log lines carry ids, classes and counts, never personal data.
+"""
 
 from __future__ import annotations
 

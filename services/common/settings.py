@@ -148,7 +148,7 @@ class CommonSettings(BaseSettings):
     def libpq_tls_env(self) -> dict[str, str]:
         """PGSSLMODE/PGSSLROOTCERT for connections libpq opens on its own (the eventsourcing
         recorder has no TLS keys of its own; libpq reads these from the process environment)."""
-        env = {"PGSSLMODE": self.pg_sslmode}
+        env: dict[str, str] = {"PGSSLMODE": str(self.pg_sslmode)}
         if self.pg_sslrootcert:
             env["PGSSLROOTCERT"] = self.pg_sslrootcert
         return env

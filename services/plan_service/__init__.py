@@ -1,1 +1,2 @@
-"""plan_service: Commands from clinical apps become immutable, attributable events; the current plan and its history come back."""
+"""plan_service: commands from clinical apps become immutable, attributable events; the current
+plan and its history come back."""

@@ -1,4 +1,7 @@
-"""Run a plan_service process: `python -m services.plan_service api|relay|read-model|submissions`."""
+"""Run a plan_service process: `python -m services.plan_service <process>`.
+
+Processes: api, relay, read-model, submissions.
+"""
 
 from __future__ import annotations
 

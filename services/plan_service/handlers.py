@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
@@ -60,7 +60,7 @@ class PlanCommands:
         self.store = store
         self.index = index
         self._locks = [threading.Lock() for _ in range(stripes)]
-        self._handlers: dict[type[CommandPayload], Callable[..., None]] = {
+        self._handlers: dict[type[CommandPayload], Callable[..., object]] = {
             c.InviteParticipantV1: SafetyPlan.invite,
             c.RecordJoinV1: SafetyPlan.join,
             c.MakeContributionV1: SafetyPlan.contribute,
@@ -109,7 +109,9 @@ class PlanCommands:
             return self._start_plan(payload, ctx, stream_id)
         if isinstance(payload, c.RecordIncidentV1):
             return self._record_incident(payload, ctx, stream_id)
-        stream_cls = UseOfForceIncident if payload.STREAM_TYPE == "use_of_force_incident" else SafetyPlan
+        stream_cls = (
+            UseOfForceIncident if payload.STREAM_TYPE == "use_of_force_incident" else SafetyPlan
+        )
         agg = self._load(stream_cls, stream_id)
         replay = self._replayed(agg, ctx)
         if replay is not None:
@@ -121,7 +123,7 @@ class PlanCommands:
         if isinstance(payload, c.ScheduleReviewV1 | c.CompleteReviewV1):
             assert isinstance(agg, SafetyPlan)
             linked = self._incident_plan(payload.incident_id)
-            method: Callable[..., None] = (
+            method: Callable[..., object] = (
                 SafetyPlan.schedule_review
                 if isinstance(payload, c.ScheduleReviewV1)
                 else SafetyPlan.complete_review
@@ -157,7 +159,7 @@ class PlanCommands:
         best: tuple[Any, UUID, int] | None = None
         for plan_id in self.index.plans_of(person_id):
             try:
-                plan = self.store.repository.get(plan_id)
+                plan: object = self.store.repository.get(plan_id)
             except AggregateNotFoundError:
                 continue  # an index row whose save never happened
             assert isinstance(plan, SafetyPlan)
@@ -174,7 +176,7 @@ class PlanCommands:
         self, cls: type[EnvelopeAggregate], stream_id: UUID, ctx: CommandContext
     ) -> CommandResult | None:
         try:
-            agg = self.store.repository.get(stream_id)
+            agg: object = self.store.repository.get(stream_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(agg, cls):
@@ -186,18 +188,18 @@ class PlanCommands:
 
     def _load(self, cls: type[EnvelopeAggregate], stream_id: UUID) -> EnvelopeAggregate:
         try:
-            agg = self.store.repository.get(stream_id)
+            agg: object = self.store.repository.get(stream_id)
         except AggregateNotFoundError:
             raise NotFound("stream_id", "stream_exists", "no such plan or incident") from None
         if not isinstance(agg, cls):
             raise NotFound("stream_id", "stream_exists", "no such plan or incident")
-        return agg  # type: ignore[no-any-return]
+        return agg
 
     def _incident_plan(self, incident_id: UUID | None) -> UUID | None:
         if incident_id is None:
             return None
         try:
-            incident = self.store.repository.get(incident_id)
+            incident: object = self.store.repository.get(incident_id)
         except AggregateNotFoundError:
             raise NotFound("payload.incident_id", "incident_exists", "no such incident") from None
         if not isinstance(incident, UseOfForceIncident):
@@ -210,7 +212,8 @@ class PlanCommands:
             return None
         wanted = set(versions)
         envelopes = [
-            e for e in stored_envelopes(self.store, agg.id, upto_version=max(versions))
+            e
+            for e in stored_envelopes(self.store, agg.id, upto_version=max(versions))
             if e.stream_version in wanted
         ]
         return _result(agg.STREAM_TYPE, agg.id, envelopes, replayed=True)
@@ -218,7 +221,7 @@ class PlanCommands:
     def _save(self, agg: EnvelopeAggregate) -> CommandResult:
         pending = list(agg.pending_events)
         self.store.save(agg)
-        envelopes = [EventEnvelope[Any].model_validate(e.envelope) for e in pending]
+        envelopes = [EventEnvelope[Any].model_validate(cast(Any, e).envelope) for e in pending]
         return _result(agg.STREAM_TYPE, agg.id, envelopes, replayed=False)
 
 

@@ -56,8 +56,11 @@ def apply(doc: Document, event: EventEnvelope[Any]) -> Document:
         doc["participants"][p["participant_id"]] = {**p, "joined": False, "invited_at": at}
     elif kind == "participant_joined":
         who = doc["participants"].get(p["participant_id"], {})
-        who.update(joined=True, joined_at=at, information_sharing_consent=p.get(
-            "information_sharing_consent"))
+        who.update(
+            joined=True,
+            joined_at=at,
+            information_sharing_consent=p.get("information_sharing_consent"),
+        )
     elif kind == "contribution_made":
         doc["sections"][p["section"]] = {**p, "at": at, "in_version": None}
     elif kind == "version_proposed":

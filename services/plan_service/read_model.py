@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
@@ -125,23 +126,23 @@ class PlanReadModel:
         limit: int = 100,
         offset: int = 0,
     ) -> list[PlanSummary]:
-        where, args = ["TRUE"], []
+        where: list[sql.Composable] = [sql.SQL("TRUE")]
+        args: list[Any] = []
         for column, value in (("provider", provider), ("unit", unit), ("status", status)):
             if value is not None:
-                where.append(f"{column} = %s")
+                where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                 args.append(value)
         if review_due_by is not None:
-            where.append("next_review_due <= %s AND status = 'open'")
+            where.append(sql.SQL("next_review_due <= %s AND status = 'open'"))
             args.append(review_due_by)
         if open_dissent is not None:
-            where.append("open_dissents > 0" if open_dissent else "open_dissents = 0")
-        sql = (
+            where.append(sql.SQL("open_dissents > 0" if open_dissent else "open_dissents = 0"))
+        query = sql.SQL(
             "SELECT plan_id, stream_version, provider, unit, ward, status, current_version, "
-            "open_dissents, next_review_due FROM plan_read_model WHERE "
-            + " AND ".join(where)
-            + " ORDER BY next_review_due NULLS LAST, plan_id LIMIT %s OFFSET %s"
-        )
+            "open_dissents, next_review_due FROM plan_read_model WHERE {} "
+            "ORDER BY next_review_due NULLS LAST, plan_id LIMIT %s OFFSET %s"
+        ).format(sql.SQL(" AND ").join(where))
         with self.pool.connection() as conn:
-            rows = conn.execute(sql, (*args, limit, offset)).fetchall()  # type: ignore[call-overload]
+            rows = conn.execute(query, (*args, limit, offset)).fetchall()
         fields = list(PlanSummary.model_fields)
         return [PlanSummary(**dict(zip(fields, r, strict=True))) for r in rows]

@@ -109,7 +109,8 @@ class Relay:
         with self.pool.connection() as conn:
             conn.execute(
                 "INSERT INTO relay_position (relay, position) VALUES (%s, %s) "
-                "ON CONFLICT (relay) DO UPDATE SET position = excluded.position, updated_at = now()",
+                "ON CONFLICT (relay) DO UPDATE "
+                "SET position = excluded.position, updated_at = now()",
                 (self.name, last),
             )
         RELAYED.inc(len(notes))

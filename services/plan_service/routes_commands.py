@@ -107,7 +107,9 @@ def _add_route(
         payload: CommandPayload = kw["body"]
         stream_id: uuid.UUID | None = kw.get("stream_id")
         system = kw["x_submitting_system"]
-        actor = Actor(id=kw["x_actor_id"], role=kw["x_actor_role"], on_behalf_of=kw["x_on_behalf_of"])
+        actor = Actor(
+            id=kw["x_actor_id"], role=kw["x_actor_role"], on_behalf_of=kw["x_on_behalf_of"]
+        )
         ctx = build_context(
             command_id=command_id_for(system, kw["idempotency_key"]),
             fingerprint=fingerprint(path, stream_id, payload),
@@ -128,21 +130,96 @@ def _add_route(
     params = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
         inspect.Parameter("response", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Response),
-        _kw("body", Annotated[model, Body(openapi_examples={"example": {"value": example}} if example else None)]),
+        _kw(
+            "body",
+            Annotated[
+                model, Body(openapi_examples={"example": {"value": example}} if example else None)
+            ],
+        ),
     ]
     if creates:
-        params.append(_kw("stream_id", Annotated[uuid.UUID | None, Header(alias="Stream-Id", description="Choose the new stream's id (else derived from the Idempotency-Key).")], None))
+        params.append(
+            _kw(
+                "stream_id",
+                Annotated[
+                    uuid.UUID | None,
+                    Header(
+                        alias="Stream-Id",
+                        description="Choose the new stream's id "
+                        "(else derived from the Idempotency-Key).",
+                    ),
+                ],
+                None,
+            )
+        )
     else:
-        params.append(_kw("stream_id", Annotated[uuid.UUID, Path(description="Plan or incident id")]))
+        params.append(
+            _kw("stream_id", Annotated[uuid.UUID, Path(description="Plan or incident id")])
+        )
     params += [
-        _kw("idempotency_key", Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, description="Retry-safe key: the same key returns the first result and writes nothing new.")], None),
-        _kw("expected_version", Annotated[int | None, Header(alias="Expected-Version", ge=0, description="The stream version you last saw; 409 if it moved on.")], None),
-        _kw("x_actor_id", Annotated[str, Header(alias="X-Actor-Id", min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@/-]+$")]),
-        _kw("x_actor_role", Annotated[str, Header(alias="X-Actor-Role", pattern=r"^[a-z][a-z0-9_]{0,63}$")]),
-        _kw("x_on_behalf_of", Annotated[str | None, Header(alias="X-On-Behalf-Of", max_length=128)], None),
-        _kw("x_submitting_system", Annotated[str, Header(alias="X-Submitting-System", pattern=r"^[a-z][a-z0-9_]{0,63}$")]),
-        _kw("x_correlation_id", Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")], None),
-        _kw("occurred_at", Annotated[datetime | None, Header(alias="Occurred-At", description="When it happened (RFC 3339); default now.")], None),
+        _kw(
+            "idempotency_key",
+            Annotated[
+                str | None,
+                Header(
+                    alias="Idempotency-Key",
+                    max_length=200,
+                    description="Retry-safe key: the same key returns the first result "
+                    "and writes nothing new.",
+                ),
+            ],
+            None,
+        ),
+        _kw(
+            "expected_version",
+            Annotated[
+                int | None,
+                Header(
+                    alias="Expected-Version",
+                    ge=0,
+                    description="The stream version you last saw; 409 if it moved on.",
+                ),
+            ],
+            None,
+        ),
+        _kw(
+            "x_actor_id",
+            Annotated[
+                str,
+                Header(
+                    alias="X-Actor-Id",
+                    min_length=1,
+                    max_length=128,
+                    pattern=r"^[A-Za-z0-9._:@/-]+$",
+                ),
+            ],
+        ),
+        _kw(
+            "x_actor_role",
+            Annotated[str, Header(alias="X-Actor-Role", pattern=r"^[a-z][a-z0-9_]{0,63}$")],
+        ),
+        _kw(
+            "x_on_behalf_of",
+            Annotated[str | None, Header(alias="X-On-Behalf-Of", max_length=128)],
+            None,
+        ),
+        _kw(
+            "x_submitting_system",
+            Annotated[str, Header(alias="X-Submitting-System", pattern=r"^[a-z][a-z0-9_]{0,63}$")],
+        ),
+        _kw(
+            "x_correlation_id", Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")], None
+        ),
+        _kw(
+            "occurred_at",
+            Annotated[
+                datetime | None,
+                Header(
+                    alias="Occurred-At", description="When it happened (RFC 3339); default now."
+                ),
+            ],
+            None,
+        ),
     ]
     endpoint.__signature__ = inspect.Signature(params, return_annotation=CommandOut)  # type: ignore[attr-defined]
     endpoint.__name__ = f"command_{model.MESSAGE_TYPE.split('.')[1]}"
@@ -162,4 +239,3 @@ def _kw(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> i
     return inspect.Parameter(
         name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
     )
-

@@ -42,7 +42,9 @@ class EventsOut(BaseModel):
     events: list[dict[str, Any]]
 
 
-def read_router(store: Callable[[], PlanStore], read_model: Callable[[], PlanReadModel]) -> APIRouter:
+def read_router(
+    store: Callable[[], PlanStore], read_model: Callable[[], PlanReadModel]
+) -> APIRouter:
     router = APIRouter(responses=ERROR_RESPONSES)
 
     @router.get(
@@ -67,21 +69,27 @@ def read_router(store: Callable[[], PlanStore], read_model: Callable[[], PlanRea
         return plan_document.fold(events)
 
     @router.get(
-        "/plans/{plan_id}/events", response_model=EventsOut, tags=["plans"],
+        "/plans/{plan_id}/events",
+        response_model=EventsOut,
+        tags=["plans"],
         summary="The plan's event history, as written (hash-chained)",
     )
     def plan_events(plan_id: uuid.UUID) -> EventsOut:
         return _history(store(), plan_id, "safety_plan")
 
     @router.get(
-        "/incidents/{incident_id}/events", response_model=EventsOut, tags=["incidents"],
+        "/incidents/{incident_id}/events",
+        response_model=EventsOut,
+        tags=["incidents"],
         summary="The incident record's event history, as written (hash-chained)",
     )
     def incident_events(incident_id: uuid.UUID) -> EventsOut:
         return _history(store(), incident_id, "use_of_force_incident")
 
     @router.get(
-        "/plans", response_model=list[PlanSummary], tags=["plans"],
+        "/plans",
+        response_model=list[PlanSummary],
+        tags=["plans"],
         summary="List and search plans (read model, fed from Kafka)",
     )
     def list_plans(
@@ -94,8 +102,13 @@ def read_router(store: Callable[[], PlanStore], read_model: Callable[[], PlanRea
         offset: int = Query(0, ge=0),
     ) -> list[PlanSummary]:
         return read_model().search(
-            provider=provider, unit=unit, status=status, review_due_by=review_due_by,
-            open_dissent=open_dissent, limit=limit, offset=offset,
+            provider=provider,
+            unit=unit,
+            status=status,
+            review_due_by=review_due_by,
+            open_dissent=open_dissent,
+            limit=limit,
+            offset=offset,
         )
 
     return router

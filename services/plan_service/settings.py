@@ -1,4 +1,4 @@
-"""Settings of the plan_service: the shared connection settings plus what only this service needs."""
+"""Settings of the plan_service: the shared connection settings plus its own."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from services.common.settings import CommonSettings
 
 
 class PlanServiceSettings(CommonSettings):
-    service_name: str = Field("plan_service", description="Name used in logs, metrics and client ids.")
+    service_name: str = Field(
+        "plan_service", description="Name used in logs, metrics and client ids."
+    )
     pg_dbname: str = Field(
         "safetyplan_plan",
         validation_alias=AliasChoices("SAFETYPLAN_PLAN_SERVICE_PG_DBNAME", "SAFETYPLAN_PG_DBNAME"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -22,7 +22,7 @@ from services.plan_service.domain.plan import SafetyPlan
 Stream = SafetyPlan | UseOfForceIncident
 
 
-class PlanStore(Application):  # type: ignore[misc]
+class PlanStore(Application):
     """Holds both kinds of stream; its events table (`planstore_events`) is the outbox."""
 
     name = "PlanStore"
@@ -40,11 +40,9 @@ def stored_envelopes(
 ) -> Iterator[EventEnvelope[Any]]:
     """The stream's sealed envelopes in order, as written (no upcasting: the hash is of this)."""
     for event in store.repository.event_store.get(stream_id, lte=upto_version):
-        yield parse_event(event.envelope, upcast=False)
+        yield parse_event(cast(Any, event).envelope, upcast=False)
 
 
-def envelopes_as_of(
-    store: PlanStore, stream_id: UUID, at: datetime
-) -> list[EventEnvelope[Any]]:
+def envelopes_as_of(store: PlanStore, stream_id: UUID, at: datetime) -> list[EventEnvelope[Any]]:
     """What the record said at ``at``: events the store had accepted by then (recorded_at)."""
     return [e for e in stored_envelopes(store, stream_id) if e.recorded_at <= at]

@@ -81,8 +81,12 @@ class SubmissionsProjection:
     def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
         command = parse_command(record.value or b"")
         digest = hashlib.sha256(
-            canonical_bytes({"stream_id": str(command.stream_id),
-                             "payload": command.payload.model_dump(mode="json")})
+            canonical_bytes(
+                {
+                    "stream_id": str(command.stream_id),
+                    "payload": command.payload.model_dump(mode="json"),
+                }
+            )
         ).hexdigest()
         ctx = CommandContext(
             command_id=command.command_id,
@@ -96,8 +100,16 @@ class SubmissionsProjection:
         result = self.commands.execute(
             command.payload, ctx, command.stream_id, command.expected_version
         )
-        _outcome(cur, record, command.correlation_id, command.command_id, "accepted",
-                 result.stream_id, result.stream_version, None)
+        _outcome(
+            cur,
+            record,
+            command.correlation_id,
+            command.command_id,
+            "accepted",
+            result.stream_id,
+            result.stream_version,
+            None,
+        )
 
     def on_rejected(self, cur: psycopg.Cursor[Any], record: Record, why: Rejection) -> None:
         correlation_id, command_id = _ids_if_readable(record.value)
@@ -119,9 +131,15 @@ def _outcome(
         "stream_version, field, rule, reason) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) "
         "ON CONFLICT (source) DO NOTHING",
         (
-            correlation_id, command_id, f"{record.topic}:{record.partition}:{record.offset}",
-            status, stream_id, stream_version,
-            why.field if why else None, why.rule if why else None, why.reason if why else None,
+            correlation_id,
+            command_id,
+            f"{record.topic}:{record.partition}:{record.offset}",
+            status,
+            stream_id,
+            stream_version,
+            why.field if why else None,
+            why.rule if why else None,
+            why.reason if why else None,
         ),
     )
 

@@ -42,7 +42,11 @@ def run_submissions(settings: CommonSettings, stop: threading.Event) -> None:
     store = open_store(settings)
     projection = SubmissionsProjection(settings, PlanCommands(store, PersonIndex(pool)))
     consumer = TransactionalConsumer(
-        settings, projection, pool, dlq_topic=projection.dlq_topic(), transient=TRANSIENT,
+        settings,
+        projection,
+        pool,
+        dlq_topic=projection.dlq_topic(),
+        transient=TRANSIENT,
         max_poll_records=500,
     )
     _run(consumer, stop)
@@ -51,6 +55,9 @@ def run_submissions(settings: CommonSettings, stop: threading.Event) -> None:
 
 
 def _run(consumer: TransactionalConsumer, stop: threading.Event) -> None:
-    watcher = threading.Thread(target=lambda: (stop.wait(), consumer.stop()), daemon=True)
-    watcher.start()
+    def stop_when_asked() -> None:
+        stop.wait()
+        consumer.stop()
+
+    threading.Thread(target=stop_when_asked, daemon=True).start()
     consumer.run()

@@ -86,7 +86,11 @@ def test_the_broker_is_a_real_kraft_node_on_loopback(stack: CommonSettings) -> N
 def test_starting_an_already_running_stack_again_changes_nothing(stack: CommonSettings) -> None:
     for script in ("postgres.sh", "kafka.sh"):
         result = subprocess.run(
-            [str(DEPLOY / script), "start"], capture_output=True, text=True, timeout=300, check=False
+            [str(DEPLOY / script), "start"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert result.returncode == 0, result.stderr
         assert "already running" in result.stderr

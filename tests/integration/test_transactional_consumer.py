@@ -25,7 +25,7 @@ TOPIC = "safetyplan.events"
 DLQ = "safetyplan.submissions.dlq"
 
 
-class BadInput(ValueError):
+class BadInputError(ValueError):
     def __init__(self, field: str, rule: str) -> None:
         super().__init__(f"{field}: {rule}")
         self.field, self.rule = field, rule
@@ -58,9 +58,9 @@ class SumPerKey:
         try:
             value = json.loads(record.value or b"")["value"]
         except (ValueError, KeyError):
-            raise BadInput("value", "json_object_with_value") from None
+            raise BadInputError("value", "json_object_with_value") from None
         if not isinstance(value, int):
-            raise BadInput("value", "integer")
+            raise BadInputError("value", "integer")
         cur.execute(
             "INSERT INTO sums VALUES (%s, 1, %s) ON CONFLICT (key) DO UPDATE "
             "SET n = sums.n + 1, total = sums.total + excluded.total",
@@ -78,9 +78,7 @@ def produce(settings: CommonSettings, messages: list[tuple[bytes, bytes]]) -> No
 
 
 def numbered(count: int, keys: int = 12) -> list[tuple[bytes, bytes]]:
-    return [
-        (f"k{i % keys}".encode(), json.dumps({"value": i}).encode()) for i in range(count)
-    ]
+    return [(f"k{i % keys}".encode(), json.dumps({"value": i}).encode()) for i in range(count)]
 
 
 def sums(settings: CommonSettings) -> list[tuple[str, int, int]]:

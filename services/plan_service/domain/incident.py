@@ -58,15 +58,18 @@ class UseOfForceIncident(EnvelopeAggregate):
         """A correction must leave a record that is still a valid s.6 record."""
         corrected = self.record_fields
         for i, change in enumerate(cmd.changes):
-            corrected = _with_change(corrected, change.path, change.new_value, f"payload.changes[{i}]")
+            corrected = _with_change(
+                corrected, change.path, change.new_value, f"payload.changes[{i}]"
+            )
         try:
             e.IncidentFields.model_validate(corrected)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first["loc"]) or "record"
             raise RuleViolation(
-                f"payload.changes ({where})", "corrected_record_valid", "the corrected record "
-                f"breaks the contract: {first['type']}"
+                f"payload.changes ({where})",
+                "corrected_record_valid",
+                f"the corrected record breaks the contract: {first['type']}",
             ) from None
         number = self.amendments + 1
         self._record(

@@ -84,7 +84,9 @@ class SafetyPlan(EnvelopeAggregate):
         self.require_open()
         if cmd.participant_id in self.participants:
             raise RuleViolation(
-                "payload.participant_id", "participant_unique", "this participant is already invited"
+                "payload.participant_id",
+                "participant_unique",
+                "this participant is already invited",
             )
         if cmd.role is ParticipantRole.SERVICE_USER and self.service_user_id() is not None:
             raise RuleViolation(
@@ -113,7 +115,9 @@ class SafetyPlan(EnvelopeAggregate):
                 "the person's own view is written by the person or recorded as their words",
             )
         contribution_id = uuid5(ctx.command_id, "contribution")
-        self._record(e.ContributionMadeV2(contribution_id=contribution_id, **command_fields(cmd)), ctx)
+        self._record(
+            e.ContributionMadeV2(contribution_id=contribution_id, **command_fields(cmd)), ctx
+        )
         return contribution_id
 
     def propose_version(self, cmd: c.ProposeVersionV1, ctx: CommandContext) -> int:
@@ -283,4 +287,3 @@ class SafetyPlan(EnvelopeAggregate):
                 "incident_of_this_plan",
                 "a review after an incident refers to an incident recorded against this plan",
             )
-

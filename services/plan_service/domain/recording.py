@@ -73,9 +73,7 @@ class EnvelopeAggregate(Aggregate):
         )
 
     def _record(self, payload: EventPayload, ctx: CommandContext) -> None:
-        envelope = _seal(
-            self.STREAM_TYPE, self.id, self.version + 1, self.last_hash, payload, ctx
-        )
+        envelope = _seal(self.STREAM_TYPE, self.id, self.version + 1, self.last_hash, payload, ctx)
         self.trigger_event(
             self.Recorded,
             envelope=envelope.model_dump(mode="json"),

@@ -54,7 +54,10 @@ def test_commands_become_a_hash_chained_history_that_reads_back(client: TestClie
     envelopes = [parse_event(e, upcast=False) for e in history]
     verify_chain(envelopes)
     assert [e.event_type.split(".")[1] for e in envelopes] == [
-        "plan_started", "participant_invited", "participant_invited", "contribution_made",
+        "plan_started",
+        "participant_invited",
+        "participant_invited",
+        "contribution_made",
         "version_proposed",
     ]
     plan = client.get(f"/plans/{plan_id}").json()
@@ -79,7 +82,9 @@ def test_a_reused_idempotency_key_with_another_body_is_a_conflict(client: TestCl
     plan_id = new_plan(client)
     contribute(client, plan_id, **{"Idempotency-Key": "k-2"})
     other = post(
-        client, f"/plans/{plan_id}/versions", {"proposed_by_participant_id": NURSE},
+        client,
+        f"/plans/{plan_id}/versions",
+        {"proposed_by_participant_id": NURSE},
         **{"Idempotency-Key": "k-2"},
     )
     assert other.status_code == 409
@@ -113,7 +118,8 @@ def test_unknown_plans_are_404_and_broken_rules_422(client: TestClient) -> None:
     refused = post(client, f"/plans/{plan_id}/agreements", agree)
     assert refused.status_code == 422
     assert refused.json()["detail"][0] == {
-        "field": "payload.version_number", "rule": "version_exists",
+        "field": "payload.version_number",
+        "rule": "version_exists",
         "message": "no such version of this plan",
     }
     assert client.get(f"/plans/{uuid.uuid4()}").status_code == 404
@@ -122,12 +128,15 @@ def test_unknown_plans_are_404_and_broken_rules_422(client: TestClient) -> None:
 def agree_version(client: TestClient, plan_id: str, at: str) -> int:
     contribute(client, plan_id, **{"Occurred-At": at})
     proposed = post(
-        client, f"/plans/{plan_id}/versions", {"proposed_by_participant_id": NURSE},
+        client,
+        f"/plans/{plan_id}/versions",
+        {"proposed_by_participant_id": NURSE},
         **{"Occurred-At": at},
     )
     number = int(proposed.json()["created"]["version_number"])
     agreed = post(
-        client, f"/plans/{plan_id}/agreements",
+        client,
+        f"/plans/{plan_id}/agreements",
         {"version_number": number, "participant_id": PERSON, "mode": "in_person"},
         **{"Occurred-At": at},
     )

@@ -92,7 +92,8 @@ def test_submitted_commands_are_applied_and_rejects_go_to_the_dead_letter_topic(
 
     history = client.get(f"/plans/{plan_id}/events").json()["events"]
     assert [e["event_type"] for e in history] == [
-        "safety_plan.plan_started", "safety_plan.participant_invited",
+        "safety_plan.plan_started",
+        "safety_plan.participant_invited",
     ]
     dead = read_topic(plan_settings, topics.SUBMISSIONS_DLQ, 2)
     assert len(dead) == 2

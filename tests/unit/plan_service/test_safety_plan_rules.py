@@ -71,7 +71,11 @@ def test_a_closed_plan_cannot_change() -> None:
 def test_a_dissent_names_a_version_and_a_section() -> None:
     plan = plan_with_version()
     no_section = c.RecordDissentV1(
-        version_number=1, section=None, participant_id=PERSON, reason="r", wants_instead=None,
+        version_number=1,
+        section=None,
+        participant_id=PERSON,
+        reason="r",
+        wants_instead=None,
         mode="in_person",
     )
     with pytest.raises(RuleViolation) as err:
@@ -88,13 +92,19 @@ def test_a_dissent_is_answered_once_and_then_no_longer_open() -> None:
     plan = plan_with_version()
     dissent_id = plan.dissent(
         c.RecordDissentV1(
-            version_number=1, section="triggers", participant_id=PERSON, reason="r",
-            wants_instead="w", mode="in_person",
+            version_number=1,
+            section="triggers",
+            participant_id=PERSON,
+            reason="r",
+            wants_instead="w",
+            mode="in_person",
         ),
         ctx(40),
     )
     answer = c.RespondToDissentV1(
-        dissent_id=dissent_id, outcome="partly_accepted", reason="r",
+        dissent_id=dissent_id,
+        outcome="partly_accepted",
+        reason="r",
         responded_by_participant_id=NURSE,
     )
     plan.respond_to_dissent(answer, ctx(41))
@@ -131,7 +141,9 @@ def test_a_review_after_an_incident_refers_to_an_incident_of_this_plan() -> None
     plan = plan_with_version()
     incident = uuid.uuid4()
     cmd = c.ScheduleReviewV1(
-        review_id=uuid.uuid4(), due_on=date(2026, 3, 9), trigger="after_incident",
+        review_id=uuid.uuid4(),
+        due_on=date(2026, 3, 9),
+        trigger="after_incident",
         incident_id=incident,
     )
     with pytest.raises(RuleViolation) as err:
@@ -147,7 +159,9 @@ def test_the_version_in_force_is_the_latest_agreed_at_that_moment() -> None:
     plan.agree(c.GiveAgreementV1(version_number=1, participant_id=NURSE, mode="in_person"), ctx(20))
     plan.contribute(contribution(CARER, "triggers"), ctx(30))
     plan.propose_version(c.ProposeVersionV1(proposed_by_participant_id=NURSE), ctx(31))
-    plan.agree(c.GiveAgreementV1(version_number=2, participant_id=PERSON, mode="in_person"), ctx(40))
+    plan.agree(
+        c.GiveAgreementV1(version_number=2, participant_id=PERSON, mode="in_person"), ctx(40)
+    )
     assert plan.version_in_force(ctx(19).now) is None
     assert plan.version_in_force(ctx(35).now) == 1
     assert plan.version_in_force(ctx(40).now) == 2
