@@ -172,7 +172,9 @@ class TransactionalConsumer:
         for topic in self.projection.topics():
             # know the partitions before joining, or the first assignment can come back empty
             if not consumer.partitions_for_topic(topic):
-                log.warning("consumer %s: topic %s has no partitions yet", self.projection.name, topic)
+                log.warning(
+                    "consumer %s: topic %s has no partitions yet", self.projection.name, topic
+                )
         consumer.subscribe(list(self.projection.topics()), listener=_Rebalance(self))
         self._consumer = consumer
 

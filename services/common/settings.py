@@ -139,7 +139,6 @@ class CommonSettings(BaseSettings):
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_LOCK_TIMEOUT": "5",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "30",
-            "POSTGRES_PRE_PING": "y",
         }
         if self.pg_schema:
             env["POSTGRES_SCHEMA"] = self.pg_schema

@@ -53,6 +53,9 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         parts["pool"] = state.pool
 
     def shutdown(_: ServiceState) -> None:
+        handlers = parts.get("commands")
+        if isinstance(handlers, PlanCommands):
+            handlers.close()
         store = parts.get("store")
         if isinstance(store, PlanStore):
             store.close()

@@ -8,25 +8,38 @@ caught by the event store's (stream, version) key and retried on fresh state.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 from uuid import UUID, uuid5
 
+import psycopg
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
+from prometheus_client import Histogram
 
 from contracts import commands as c
 from contracts.common import CommandPayload, StreamType
-from contracts.envelope import EventEnvelope
-from services.plan_service.domain.errors import NotFound, RuleViolation, VersionConflict
+from services.plan_service.domain.errors import (
+    NotFound,
+    RuleViolation,
+    ServiceUnavailable,
+    VersionConflict,
+)
 from services.plan_service.domain.incident import UseOfForceIncident
 from services.plan_service.domain.plan import SafetyPlan
 from services.plan_service.domain.recording import CommandContext, EnvelopeAggregate
 from services.plan_service.person_index import PersonIndex
 from services.plan_service.store import PlanStore, stored_envelopes
 
+BATCH_SIZE = Histogram(
+    "plan_commands_per_transaction",
+    "Commands saved in one event-store transaction (group commit)",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200),
+)
 NEW_STREAM_NAMESPACE = UUID("5a6e7c1e-3b1d-4c2a-9d7e-0c0ffee0a11d")
 
 
@@ -56,10 +69,11 @@ def new_stream_id(command_id: UUID) -> UUID:
 
 
 class PlanCommands:
-    def __init__(self, store: PlanStore, index: PersonIndex, stripes: int = 64) -> None:
+    def __init__(self, store: PlanStore, index: PersonIndex) -> None:
         self.store = store
         self.index = index
-        self._locks = [threading.Lock() for _ in range(stripes)]
+        self._batch: dict[UUID, Any] = {}
+        self._writer = _Writer(self.run_batch)
         self._handlers: dict[type[CommandPayload], Callable[..., object]] = {
             c.InviteParticipantV1: SafetyPlan.invite,
             c.RecordJoinV1: SafetyPlan.join,
@@ -82,29 +96,78 @@ class PlanCommands:
         stream_id: UUID | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
-        """Apply one command; raises DomainError subclasses (field + rule) when refused."""
-        if isinstance(payload, c.StartPlanV1 | c.RecordIncidentV1):
-            target = stream_id or new_stream_id(ctx.command_id)
-            if expected_version not in (None, 0):
-                raise VersionConflict("expected_version", "new_stream", "a new stream is at 0")
-        elif stream_id is None:
-            raise RuleViolation("stream_id", "required", "this command needs its stream id")
-        else:
-            target = stream_id
-        with self._locks[target.int % len(self._locks)]:
-            for attempt in range(3):
-                try:
-                    return self._execute(payload, ctx, target, expected_version)
-                except IntegrityError:  # another process wrote this stream first: retry fresh
-                    if attempt == 2:
-                        raise VersionConflict(
-                            "stream_id", "concurrent_write", "the stream changed; try again"
-                        ) from None
-        raise AssertionError("unreachable")
+        """Apply one command; raises DomainError subclasses (field + rule) when refused.
 
-    def _execute(
-        self, payload: CommandPayload, ctx: CommandContext, stream_id: UUID, expected: int | None
-    ) -> CommandResult:
+        Commands from every thread are queued to one writer, which decides a batch of them on
+        cached aggregates and saves the batch in ONE event-store transaction (group commit).
+        """
+        item = _Item(
+            payload, ctx, self._target(payload, ctx, stream_id, expected_version), expected_version
+        )
+        self._writer.submit(item)
+        return item.wait()
+
+    def _target(
+        self,
+        payload: CommandPayload,
+        ctx: CommandContext,
+        stream_id: UUID | None,
+        expected: int | None,
+    ) -> UUID:
+        if isinstance(payload, c.StartPlanV1 | c.RecordIncidentV1):
+            if expected not in (None, 0):
+                raise VersionConflict("expected_version", "new_stream", "a new stream is at 0")
+            return stream_id or new_stream_id(ctx.command_id)
+        if stream_id is None:
+            raise RuleViolation("stream_id", "required", "this command needs its stream id")
+        return stream_id
+
+    # --- the writer's side -------------------------------------------------------------------
+    def close(self) -> None:
+        self._writer.close()
+
+    def run_batch(self, items: list[_Item], *, alone: bool = False) -> None:
+        """Decide every item, save all changed aggregates at once, then answer each item.
+
+        When the batch cannot be saved (another process wrote one of its streams first, or a
+        database error), every aggregate it touched is dropped from the cache and each item is
+        retried alone, so one conflict costs one command, not the batch.
+        """
+        self._batch = {}
+        decided: list[tuple[_Item, CommandResult | BaseException]] = []
+        for item in items:
+            try:
+                decided.append((item, self._decide(item)))
+            except Exception as exc:  # refused: rules raise before any state changes
+                decided.append((item, exc))
+        changed = [agg for agg in self._batch.values() if agg.pending_events]
+        touched, self._batch = list(self._batch), {}
+        try:
+            if changed:
+                self.store.save(*changed)
+        except Exception as exc:
+            for stream_id in touched:
+                self._evict(stream_id)
+            if alone:
+                items[0].finish(exc)
+            else:
+                for item in items:
+                    self._run_alone(item)
+            return
+        for item, outcome in decided:
+            item.finish(outcome)
+
+    def _run_alone(self, item: _Item) -> None:
+        for _ in range(3):
+            probe = _Item(item.payload, item.ctx, item.stream_id, item.expected)
+            self.run_batch([probe], alone=True)
+            if not isinstance(probe.outcome, IntegrityError):
+                item.finish(_unavailable(probe.outcome))
+                return
+        item.finish(VersionConflict("stream_id", "concurrent_write", "the stream changed; retry"))
+
+    def _decide(self, item: _Item) -> CommandResult:
+        payload, ctx, stream_id = item.payload, item.ctx, item.stream_id
         if isinstance(payload, c.StartPlanV1):
             return self._start_plan(payload, ctx, stream_id)
         if isinstance(payload, c.RecordIncidentV1):
@@ -116,10 +179,11 @@ class PlanCommands:
         replay = self._replayed(agg, ctx)
         if replay is not None:
             return replay
-        if expected is not None and expected != agg.version:
+        if item.expected is not None and item.expected != agg.version:
             raise VersionConflict(
                 "expected_version", "matches_stream_version", "the stream has moved on"
             )
+        before = len(agg.pending_events)
         if isinstance(payload, c.ScheduleReviewV1 | c.CompleteReviewV1):
             assert isinstance(agg, SafetyPlan)
             linked = self._incident_plan(payload.incident_id)
@@ -131,7 +195,7 @@ class PlanCommands:
             method(agg, payload, ctx, linked)
         else:
             self._handlers[type(payload)](agg, payload, ctx)
-        return self._save(agg)
+        return self._decided(agg, before)
 
     # --- stream-creating commands ------------------------------------------------------------
     def _start_plan(self, cmd: c.StartPlanV1, ctx: CommandContext, plan_id: UUID) -> CommandResult:
@@ -139,7 +203,9 @@ class PlanCommands:
         if existing is not None:
             return existing
         self.index.add(cmd.person.person_id, plan_id)  # before the save: a dangling row is harmless
-        return self._save(SafetyPlan.start(plan_id, cmd, ctx))
+        plan = SafetyPlan.start(plan_id, cmd, ctx)
+        self._batch[plan_id] = plan
+        return self._decided(plan, 0)
 
     def _record_incident(
         self, cmd: c.RecordIncidentV1, ctx: CommandContext, incident_id: UUID
@@ -148,7 +214,9 @@ class PlanCommands:
         if existing is not None:
             return existing
         plan_id, version = self.plan_in_force(cmd.patient.person_id, cmd.started_at)
-        return self._save(UseOfForceIncident.record(incident_id, cmd, ctx, plan_id, version))
+        incident = UseOfForceIncident.record(incident_id, cmd, ctx, plan_id, version)
+        self._batch[incident_id] = incident
+        return self._decided(incident, 0)
 
     def plan_in_force(self, person_id: str, at: Any) -> tuple[UUID | None, int | None]:
         """The person's plan and its version in force at ``at`` (s.6(5)(d), from history).
@@ -159,7 +227,7 @@ class PlanCommands:
         best: tuple[Any, UUID, int] | None = None
         for plan_id in self.index.plans_of(person_id):
             try:
-                plan: object = self.store.repository.get(plan_id)
+                plan: object = self._fresh(plan_id)
             except AggregateNotFoundError:
                 continue  # an index row whose save never happened
             assert isinstance(plan, SafetyPlan)
@@ -172,11 +240,33 @@ class PlanCommands:
         return (best[1], best[2]) if best else (None, None)
 
     # --- helpers -----------------------------------------------------------------------------
+    def _get(self, stream_id: UUID) -> object:
+        """The aggregate as this batch sees it (with the batch's unsaved events)."""
+        found = self._batch.get(stream_id)
+        if found is None:
+            found = self.store.repository.get(stream_id, deepcopy_from_cache=False)
+            self._batch[stream_id] = found
+        return found
+
+    def _fresh(self, stream_id: UUID) -> object:
+        """The aggregate with every stored event applied, even ones other processes wrote."""
+        agg: Any = self._get(stream_id)
+        for event in self.store.repository.event_store.get(stream_id, gt=agg.version):
+            cast(Any, event).mutate(agg)
+        return agg
+
+    def _evict(self, stream_id: UUID) -> None:
+        """Drop a cached aggregate that may hold state that was never saved."""
+        cache = self.store.repository.cache
+        if cache is not None:
+            with contextlib.suppress(KeyError):
+                cache.get(stream_id, evict=True)
+
     def _existing(
         self, cls: type[EnvelopeAggregate], stream_id: UUID, ctx: CommandContext
     ) -> CommandResult | None:
         try:
-            agg: object = self.store.repository.get(stream_id)
+            agg = self._get(stream_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(agg, cls):
@@ -188,7 +278,7 @@ class PlanCommands:
 
     def _load(self, cls: type[EnvelopeAggregate], stream_id: UUID) -> EnvelopeAggregate:
         try:
-            agg: object = self.store.repository.get(stream_id)
+            agg = self._get(stream_id)
         except AggregateNotFoundError:
             raise NotFound("stream_id", "stream_exists", "no such plan or incident") from None
         if not isinstance(agg, cls):
@@ -199,7 +289,7 @@ class PlanCommands:
         if incident_id is None:
             return None
         try:
-            incident: object = self.store.repository.get(incident_id)
+            incident = self._get(incident_id)
         except AggregateNotFoundError:
             raise NotFound("payload.incident_id", "incident_exists", "no such incident") from None
         if not isinstance(incident, UseOfForceIncident):
@@ -210,38 +300,130 @@ class PlanCommands:
         versions = agg.already_done(ctx)
         if versions is None:
             return None
-        wanted = set(versions)
-        envelopes = [
-            e
-            for e in stored_envelopes(self.store, agg.id, upto_version=max(versions))
-            if e.stream_version in wanted
-        ]
+        unsaved = {
+            env["stream_version"]: env
+            for env in (cast(Any, e).envelope for e in agg.pending_events)
+        }
+        wanted = [v for v in versions if v not in unsaved]
+        stored = (
+            {
+                e.stream_version: e.model_dump(mode="json")
+                for e in stored_envelopes(self.store, agg.id, upto_version=max(versions))
+                if e.stream_version in wanted
+            }
+            if wanted
+            else {}
+        )
+        envelopes = [unsaved.get(v) or stored[v] for v in versions]
         return _result(agg.STREAM_TYPE, agg.id, envelopes, replayed=True)
 
-    def _save(self, agg: EnvelopeAggregate) -> CommandResult:
-        pending = list(agg.pending_events)
-        self.store.save(agg)
-        envelopes = [EventEnvelope[Any].model_validate(cast(Any, e).envelope) for e in pending]
+    def _decided(self, agg: EnvelopeAggregate, before: int) -> CommandResult:
+        self._batch[agg.id] = agg
+        envelopes = [cast(Any, e).envelope for e in agg.pending_events[before:]]
         return _result(agg.STREAM_TYPE, agg.id, envelopes, replayed=False)
+
+
+class _Item:
+    """One queued command and, once the writer is done, its outcome."""
+
+    def __init__(
+        self, payload: CommandPayload, ctx: CommandContext, stream_id: UUID, expected: int | None
+    ) -> None:
+        self.payload, self.ctx, self.stream_id, self.expected = payload, ctx, stream_id, expected
+        self.outcome: CommandResult | BaseException | None = None
+        self._done = threading.Event()
+
+    def finish(self, outcome: CommandResult | BaseException | None) -> None:
+        self.outcome = outcome
+        self._done.set()
+
+    def wait(self, timeout: float = 60.0) -> CommandResult:
+        if not self._done.wait(timeout):
+            raise ServiceUnavailable("command", "decided_in_time", "the writer is overloaded")
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        assert self.outcome is not None
+        return self.outcome
+
+
+class _Writer:
+    """One thread that takes whatever commands are queued (up to ``max_batch``) as one batch."""
+
+    def __init__(self, run_batch: Callable[[list[_Item]], None], max_batch: int = 200) -> None:
+        self.run_batch = run_batch
+        self.max_batch = max_batch
+        self.queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, item: _Item) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="command-writer", daemon=True
+                )
+                self._thread.start()
+        self.queue.put(item)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self.queue.put(None)
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while True:
+            first = self.queue.get()
+            if first is None:
+                return
+            items = [first]
+            while len(items) < self.max_batch:
+                try:
+                    nxt = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self.queue.put(None)
+                    break
+                items.append(nxt)
+            BATCH_SIZE.observe(len(items))
+            try:
+                self.run_batch(items)
+            except BaseException as exc:  # never leave a caller waiting
+                for item in items:
+                    if item.outcome is None:
+                        item.finish(_unavailable(exc))
+
+
+def _unavailable(outcome: Any) -> Any:
+    """Database failures become a clear 503; anything else is passed through unchanged."""
+    if isinstance(outcome, OperationalError | InterfaceError | psycopg.OperationalError):
+        return ServiceUnavailable("event_store", "available", "the event store is unavailable")
+    return outcome
 
 
 CREATED_FIELDS = ("contribution_id", "dissent_id", "version_number", "amendment_number")
 
 
 def _result(
-    stream_type: StreamType, stream_id: UUID, envelopes: list[EventEnvelope[Any]], replayed: bool
+    stream_type: StreamType,
+    stream_id: UUID,
+    envelopes: list[dict[str, Any]],
+    replayed: bool,
 ) -> CommandResult:
+    """The result from the recorded envelopes (JSON-mode dicts, as stored)."""
     created: dict[str, Any] = {}
     for env in envelopes:
-        payload = env.payload if isinstance(env.payload, dict) else env.payload.model_dump()
         for name in CREATED_FIELDS:
-            if name in payload:
-                created[name] = payload[name]
+            if name in env["payload"]:
+                created[name] = env["payload"][name]
     return CommandResult(
         stream_type=stream_type,
         stream_id=stream_id,
-        stream_version=max(e.stream_version for e in envelopes),
-        events=[EventRef(e.event_id, e.event_type, e.stream_version, e.hash) for e in envelopes],
+        stream_version=max(e["stream_version"] for e in envelopes),
+        events=[
+            EventRef(UUID(e["event_id"]), e["event_type"], e["stream_version"], e["hash"])
+            for e in envelopes
+        ],
         created=created,
         replayed=replayed,
     )

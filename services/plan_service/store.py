@@ -30,8 +30,11 @@ class PlanStore(Application):
 
 def open_store(settings: CommonSettings) -> PlanStore:
     env = settings.eventsourcing_env()
+    # The writer trusts its cache (no query per command). Another process that wrote a cached
+    # stream first makes the save fail on the (stream, version) key; the writer then evicts the
+    # stale aggregate and retries on fresh state. Reads that must be fresh use `fresh()`.
     env["AGGREGATE_CACHE_MAXSIZE"] = "5000"
-    env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
+    env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
     return PlanStore(env=env)
 
 

@@ -40,7 +40,8 @@ def run_read_model(settings: CommonSettings, stop: threading.Event) -> None:
 def run_submissions(settings: CommonSettings, stop: threading.Event) -> None:
     pool = open_pool(settings)
     store = open_store(settings)
-    projection = SubmissionsProjection(settings, PlanCommands(store, PersonIndex(pool)))
+    handlers = PlanCommands(store, PersonIndex(pool))
+    projection = SubmissionsProjection(settings, handlers)
     consumer = TransactionalConsumer(
         settings,
         projection,
@@ -50,6 +51,7 @@ def run_submissions(settings: CommonSettings, stop: threading.Event) -> None:
         max_poll_records=500,
     )
     _run(consumer, stop)
+    handlers.close()
     store.close()
     pool.close()
 

@@ -29,6 +29,12 @@ class VersionConflict(DomainError):
     status = 409
 
 
+class ServiceUnavailable(DomainError):
+    """The event store cannot be reached: nothing was recorded; the caller should retry."""
+
+    status = 503
+
+
 class IdempotencyKeyReused(DomainError):
     """The same idempotency key was sent with a different request."""
 
