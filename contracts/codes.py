@@ -23,7 +23,7 @@ class CodeEnum(StrEnum):
 
     _label_: str
 
-    def __new__(cls, code: str, label: str) -> CodeEnum:
+    def __new__(cls, code: str, label: str = "") -> CodeEnum:
         member = str.__new__(cls, code)
         member._value_ = code
         member._label_ = label
@@ -76,28 +76,29 @@ class RestrictiveInterventionType(CodeEnum):
     `Mental Health Inpatient Dashboard/Acute Inpatient Dashboard 2025.sql` (commit dc7bf10) groups
     02 with physical and 03 with chemical restraint. Their official labels are UNCONFIRMED, so the
     labels below say so; new records must not use them (see `is_legacy`).
+    The official labels use U+2013 EN DASH, written `\u2013` here so it cannot be mistyped.
     """
 
-    PHYSICAL_PRONE = ("01", "Physical restraint – Prone")
+    PHYSICAL_PRONE = ("01", "Physical restraint \u2013 Prone")
     LEGACY_02 = ("02", "Legacy code 02 (pre-MHSDS v5, physical restraint; label unconfirmed)")
     LEGACY_03 = ("03", "Legacy code 03 (pre-MHSDS v5, chemical restraint; label unconfirmed)")
     MECHANICAL = ("04", "Mechanical restraint")
     SECLUSION = ("05", "Seclusion")
     SEGREGATION = ("06", "Segregation")
-    PHYSICAL_STANDING = ("07", "Physical restraint – Standing")
-    PHYSICAL_RESTRICTIVE_ESCORT = ("08", "Physical restraint – Restrictive escort")
-    PHYSICAL_SUPINE = ("09", "Physical restraint – Supine")
-    PHYSICAL_SIDE = ("10", "Physical restraint – Side")
-    PHYSICAL_SEATED = ("11", "Physical restraint – Seated")
-    PHYSICAL_KNEELING = ("12", "Physical restraint – Kneeling")
-    PHYSICAL_OTHER = ("13", "Physical restraint – Other (not listed)")
-    CHEMICAL_INJECTION_RT = ("14", "Chemical restraint – Injection (Rapid Tranquillisation)")
+    PHYSICAL_STANDING = ("07", "Physical restraint \u2013 Standing")
+    PHYSICAL_RESTRICTIVE_ESCORT = ("08", "Physical restraint \u2013 Restrictive escort")
+    PHYSICAL_SUPINE = ("09", "Physical restraint \u2013 Supine")
+    PHYSICAL_SIDE = ("10", "Physical restraint \u2013 Side")
+    PHYSICAL_SEATED = ("11", "Physical restraint \u2013 Seated")
+    PHYSICAL_KNEELING = ("12", "Physical restraint \u2013 Kneeling")
+    PHYSICAL_OTHER = ("13", "Physical restraint \u2013 Other (not listed)")
+    CHEMICAL_INJECTION_RT = ("14", "Chemical restraint \u2013 Injection (Rapid Tranquillisation)")
     CHEMICAL_INJECTION_NON_RT = (
         "15",
-        "Chemical restraint – Injection (Non Rapid Tranquillisation)",
+        "Chemical restraint \u2013 Injection (Non Rapid Tranquillisation)",
     )
-    CHEMICAL_ORAL = ("16", "Chemical restraint – Oral")
-    CHEMICAL_OTHER = ("17", "Chemical restraint – Other (not listed)")
+    CHEMICAL_ORAL = ("16", "Chemical restraint \u2013 Oral")
+    CHEMICAL_OTHER = ("17", "Chemical restraint \u2013 Other (not listed)")
 
     @property
     def category(self) -> ForceCategory:
@@ -111,8 +112,8 @@ class RestrictiveInterventionType(CodeEnum):
 
 
 _TYPE_CATEGORY: dict[str, ForceCategory] = {
-    **{c: ForceCategory.PHYSICAL for c in ("01", "02", "07", "08", "09", "10", "11", "12", "13")},
-    **{c: ForceCategory.CHEMICAL for c in ("03", "14", "15", "16", "17")},
+    **dict.fromkeys(("01", "02", "07", "08", "09", "10", "11", "12", "13"), ForceCategory.PHYSICAL),
+    **dict.fromkeys(("03", "14", "15", "16", "17"), ForceCategory.CHEMICAL),
     "04": ForceCategory.MECHANICAL,
     "05": ForceCategory.SECLUSION,
     "06": ForceCategory.SEGREGATION,
@@ -128,7 +129,10 @@ class RestrictiveInterventionReason(CodeEnum):
     """
 
     VIOLENCE_TO_OTHERS = ("10", "Prevent a patient being violent to others")
-    INTENTIONAL_SELF_HARM = ("11", "Prevent a patient causing serious intentional harm to themselves")
+    INTENTIONAL_SELF_HARM = (
+        "11",
+        "Prevent a patient causing serious intentional harm to themselves",
+    )
     ACCIDENTAL_SELF_INJURY = (
         "12",
         "Prevent a patient causing serious physical injury to themselves by accident",

@@ -4,7 +4,7 @@ The wire types fix how values look on the wire so that the canonical serialisati
 event hash) is identical on every machine: datetimes are timezone-aware and normalised to UTC
 with exactly six fractional digits and `Z`; texts have bounded lengths; identifiers are UUIDs.
 
-Nothing here may accept floats, naive datetimes or unknown fields, and nothing here does I/O.
+This module must never accept floats, naive datetimes or unknown fields, and never does I/O.
 """
 
 from __future__ import annotations

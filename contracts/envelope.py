@@ -13,7 +13,8 @@ every stored hash) and must never accept a naive datetime.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
 from pydantic import Field, ValidationError, model_validator
@@ -87,6 +88,12 @@ class EventEnvelope(ContractModel, Generic[PayloadT]):
         return self
 
 
+@cache
+def envelope_class(payload_type: type[ContractModel]) -> type[EventEnvelope[Any]]:
+    """`EventEnvelope[payload_type]`, built once per payload model."""
+    return cast("type[EventEnvelope[Any]]", EventEnvelope.__class_getitem__(payload_type))
+
+
 def envelope_dict(envelope: EventEnvelope[Any], *, with_hash: bool = True) -> dict[str, Any]:
     """The JSON-mode dict of an envelope (the thing canonical bytes are made from)."""
     data = envelope.model_dump(mode="json")
@@ -111,7 +118,7 @@ def seal(fields: Mapping[str, Any]) -> EventEnvelope[Any]:
     payload = fields.get("payload")
     if not isinstance(payload, ContractModel):
         raise ContractError("payload", "wrong_type", "payload must be a payload model instance")
-    model = EventEnvelope[type(payload)]  # type: ignore[misc]
+    model = envelope_class(type(payload))
     try:
         draft = model.model_validate({**fields, "hash": UNSEALED_HASH})
     except ValidationError as exc:
@@ -144,7 +151,9 @@ def verify_chain(events: Sequence[EventEnvelope[Any]]) -> None:
                 )
             if event.previous_hash != previous.hash:
                 raise ContractError(
-                    f"{where}.previous_hash", "chain_broken", "previous_hash is not event N-1's hash"
+                    f"{where}.previous_hash",
+                    "chain_broken",
+                    "previous_hash is not event N-1's hash",
                 )
         previous = event
 

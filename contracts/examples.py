@@ -207,7 +207,9 @@ def _incident_fields() -> dict[str, Any]:
                 party=NonStaffParty.POLICE, reason="Already on the ward returning Alex from leave."
             )
         ],
-        "mental_disorders": [ip.Diagnosis(icd10_code="F20.0", description="Paranoid schizophrenia")],
+        "mental_disorders": [
+            ip.Diagnosis(icd10_code="F20.0", description="Paranoid schizophrenia")
+        ],
         "relevant_characteristics": ip.RelevantCharacteristics(
             age_years=35, sex="Female", ethnicity="Any other White background"
         ),
@@ -301,7 +303,7 @@ def example_events() -> dict[str, EventEnvelope[Any]]:
 
 def _command_payloads() -> list[CommandPayload]:
     plan = {e.event_type: e.payload for e in plan_stream()}
-    fields = {
+    fields: dict[type[CommandPayload], str] = {
         c.StartPlanV1: "safety_plan.plan_started",
         c.InviteParticipantV1: "safety_plan.participant_invited",
         c.RecordJoinV1: "safety_plan.participant_joined",
@@ -320,11 +322,12 @@ def _command_payloads() -> list[CommandPayload]:
         source = plan[event_type].model_dump()
         payloads.append(command(**{k: source[k] for k in command.model_fields}))
     incident = {e.event_type: e.payload for e in incident_stream()}
-    for command, event_type in {
+    incident_fields: dict[type[CommandPayload], str] = {
         c.RecordIncidentV1: "use_of_force.incident_recorded",
         c.AmendIncidentV1: "use_of_force.incident_amended",
         c.RecordPostIncidentReviewV1: "use_of_force.post_incident_review_recorded",
-    }.items():
+    }
+    for command, event_type in incident_fields.items():
         source = incident[event_type].model_dump()
         payloads.append(command(**{k: source[k] for k in command.model_fields}))
     return payloads
@@ -336,7 +339,7 @@ def _commands() -> tuple[c.CommandEnvelope[Any], ...]:
     for index, payload in enumerate(_command_payloads()):
         stream = PLAN_ID if payload.STREAM_TYPE == "safety_plan" else INCIDENT_ID
         out.append(
-            c.CommandEnvelope[type(payload)](  # type: ignore[misc]
+            c.command_envelope_model(payload.MESSAGE_TYPE, payload.SCHEMA_VERSION)(
                 command_id=example_id(f"command:{payload.MESSAGE_TYPE}"),
                 command_type=payload.MESSAGE_TYPE,
                 schema_version=payload.SCHEMA_VERSION,

@@ -151,8 +151,7 @@ def asyncapi_document() -> dict[str, Any]:
                     "topic": spec.name,
                     "partitions": spec.partitions,
                     "topicConfiguration": {
-                        k: int(v) if k == "retention.ms" else [v]
-                        for k, v in spec.config.items()
+                        k: int(v) if k == "retention.ms" else [v] for k, v in spec.config.items()
                     },
                     "bindingVersion": "0.5.0",
                 }
@@ -240,8 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = stale_artifacts()
         if stale:
-            print("stale contract artifacts (run python -m contracts.generate):", *stale,
-                  sep="\n  ", file=sys.stderr)
+            print(
+                "stale contract artifacts (run python -m contracts.generate):",
+                *stale,
+                sep="\n  ",
+                file=sys.stderr,
+            )
             return 1
         return 0
     write()

@@ -18,7 +18,6 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints, model_validator
 
-
 from contracts.codes import InjuredPartyKind, RestrictiveInterventionReason
 from contracts.common import (
     MAX_LIST,
@@ -102,7 +101,9 @@ class IncidentFields(ContractModel):
             if use.started_at < self.started_at or use.ended_at > self.ended_at:
                 raise rule_error("within_incident", "a force period lies outside the incident")
             if use.force_type.is_legacy:
-                raise rule_error("legacy_code", "legacy force type codes are not used in new records")
+                raise rule_error(
+                    "legacy_code", "legacy force type codes are not used in new records"
+                )
         used = {use.force_type for use in self.force_used}
         if any(t not in used for s in self.staff_involved for t in s.force_types):
             raise rule_error("staff_force_type_used", "a staff force type is not in force_used")

@@ -72,7 +72,9 @@ def inclusion_proof(event_hashes: Sequence[str], index: int) -> list[str]:
     return [p.hex() for p in path]
 
 
-def verify_inclusion(event_hash: str, index: int, size: int, proof: Sequence[str], root: str) -> bool:
+def verify_inclusion(
+    event_hash: str, index: int, size: int, proof: Sequence[str], root: str
+) -> bool:
     """Check an audit path (RFC 9162 §2.1.3.2): does the event sit at ``index`` of a log of
     ``size`` leaves whose root is ``root``? A third party needs only this function."""
     if not 0 <= index < size:

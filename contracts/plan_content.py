@@ -142,7 +142,14 @@ SectionContent = Annotated[
     Field(discriminator="kind"),
 ]
 
-CONTENT_KINDS = ("text", "items", "contacts", "force_preferences", "deescalation", "notify_contacts")
+CONTENT_KINDS = (
+    "text",
+    "items",
+    "contacts",
+    "force_preferences",
+    "deescalation",
+    "notify_contacts",
+)
 register_union_tags("content", CONTENT_KINDS)
 
 _FREE = frozenset({"text", "items"})

@@ -199,7 +199,9 @@ class AgreementGivenV1(AgreementFields, EventPayload):
 
 class DissentFields(ContractModel):
     version_number: VersionNumber
-    section: PlanSection | None = Field(description="Null when the dissent is about the whole plan.")
+    section: PlanSection | None = Field(
+        description="Null when the dissent is about the whole plan."
+    )
     participant_id: UUID = Field(description="Who dissents.")
     reason: Narrative
     wants_instead: Narrative | None = Field(description="What the person wants instead.")

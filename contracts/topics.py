@@ -140,7 +140,10 @@ DLQ_HEADERS = (
 
 
 def event_headers(
-    event_type: str, schema_version: int, store_position: int, event_id: object,
+    event_type: str,
+    schema_version: int,
+    store_position: int,
+    event_id: object,
     correlation_id: object,
 ) -> list[tuple[str, bytes]]:
     """Headers for an event record, in the order the relay sends them."""

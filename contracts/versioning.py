@@ -162,9 +162,7 @@ class ContractRegistry:
                 f"newer than this reader knows (current is {current}); upgrade contracts",
             )
         if (message_type, version) not in self._models:
-            raise ContractError(
-                "schema_version", "unsupported_schema_version", "version not known"
-            )
+            raise ContractError("schema_version", "unsupported_schema_version", "version not known")
         return message_type, version
 
 

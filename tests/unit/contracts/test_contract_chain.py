@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ def test_example_streams_form_intact_hash_chains() -> None:
 def test_each_event_names_the_previous_events_hash() -> None:
     events = plan_stream()
     assert events[0].previous_hash is None
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in pairwise(events):
         assert event.previous_hash == previous.hash
 
 

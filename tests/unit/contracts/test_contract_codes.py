@@ -17,15 +17,15 @@ from contracts.codes import (
 @pytest.mark.parametrize(
     ("code", "label"),
     [
-        ("01", "Physical restraint – Prone"),
+        ("01", "Physical restraint \u2013 Prone"),
         ("04", "Mechanical restraint"),
         ("05", "Seclusion"),
         ("06", "Segregation"),
-        ("08", "Physical restraint – Restrictive escort"),
-        ("13", "Physical restraint – Other (not listed)"),
-        ("14", "Chemical restraint – Injection (Rapid Tranquillisation)"),
-        ("15", "Chemical restraint – Injection (Non Rapid Tranquillisation)"),
-        ("17", "Chemical restraint – Other (not listed)"),
+        ("08", "Physical restraint \u2013 Restrictive escort"),
+        ("13", "Physical restraint \u2013 Other (not listed)"),
+        ("14", "Chemical restraint \u2013 Injection (Rapid Tranquillisation)"),
+        ("15", "Chemical restraint \u2013 Injection (Non Rapid Tranquillisation)"),
+        ("17", "Chemical restraint \u2013 Other (not listed)"),
     ],
 )
 def test_restrictive_intervention_types_carry_the_official_labels(code: str, label: str) -> None:

@@ -32,8 +32,16 @@ def test_record_key_is_the_lower_case_stream_id() -> None:
 
 
 def test_dlq_headers_name_field_rule_and_origin() -> None:
-    headers = dict(topics.dlq_headers("payload.x: required: field is required", "payload.x",
-                                      "required", "safetyplan.submissions", 3, 17))
+    headers = dict(
+        topics.dlq_headers(
+            "payload.x: required: field is required",
+            "payload.x",
+            "required",
+            "safetyplan.submissions",
+            3,
+            17,
+        )
+    )
     assert headers["dlq-rule"] == b"required"
     assert headers["original-offset"] == b"17"
     assert set(headers) == set(topics.DLQ_HEADERS)
