@@ -84,7 +84,11 @@ class Projection(Protocol):
         """Apply one record inside the batch transaction. Raise to reject the record.
 
         A projection may also define ``on_rejected(cur, record, rejection)``: it runs in the same
-        transaction after the record's savepoint was rolled back (e.g. to record the outcome).
+        transaction after the record's savepoint was rolled back (e.g. to record the outcome);
+        and ``apply_batch(cur, records)``: then the whole poll batch (in partition order) is
+        applied in one call, so the projection can read and write its rows once per batch
+        instead of once per record. A failing batch is retried one record at a time, each
+        through ``apply_batch([record])``.
         """
         ...
 
@@ -247,7 +251,9 @@ class TransactionalConsumer:
         applied = 0
         dead: list[tuple[Any, Rejection]] = []
         name = self.projection.name
+        apply_batch = getattr(self.projection, "apply_batch", None)
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            fresh_by_tp: dict[TopicPartition, list[Any]] = {}
             for tp, records in sorted(batch.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
                 cur.execute(
                     "INSERT INTO consumer_offsets (consumer, topic, partition, next_offset) "
@@ -262,25 +268,33 @@ class TransactionalConsumer:
                 row = cur.fetchone()
                 stored = int(row[0]) if row else 0
                 fresh = [r for r in records if r.offset >= stored]
-                if not fresh:
-                    continue
-                for record in fresh:
-                    if not isolate:
+                if fresh:
+                    fresh_by_tp[tp] = fresh
+            records = [r for fresh in fresh_by_tp.values() for r in fresh]
+            if not isolate:
+                if apply_batch is not None:
+                    apply_batch(cur, records)
+                else:
+                    for record in records:
                         self.projection.apply(cur, record)
-                        applied += 1
-                        continue
-                    try:
-                        with conn.transaction():
+                applied = len(records)
+            for record in records if isolate else ():
+                try:
+                    with conn.transaction():
+                        if apply_batch is not None:
+                            apply_batch(cur, [record])
+                        else:
                             self.projection.apply(cur, record)
-                        applied += 1
-                    except self.transient:
-                        raise
-                    except Exception as exc:
-                        why = Rejection.of(exc)
-                        dead.append((record, why))
-                        on_rejected = getattr(self.projection, "on_rejected", None)
-                        if on_rejected is not None:
-                            on_rejected(cur, record, why)
+                    applied += 1
+                except self.transient:
+                    raise
+                except Exception as exc:
+                    why = Rejection.of(exc)
+                    dead.append((record, why))
+                    on_rejected = getattr(self.projection, "on_rejected", None)
+                    if on_rejected is not None:
+                        on_rejected(cur, record, why)
+            for tp, fresh in fresh_by_tp.items():
                 cur.execute(
                     "UPDATE consumer_offsets SET next_offset = %s, updated_at = now() "
                     "WHERE consumer = %s AND topic = %s AND partition = %s",

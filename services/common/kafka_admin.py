@@ -37,10 +37,17 @@ def ping(settings: CommonSettings, timeout_s: float = 5.0) -> dict[str, Any]:
 
 
 def ensure_topics(
-    settings: CommonSettings, specs: Iterable[TopicSpec] | None = None, timeout_s: float = 30.0
+    settings: CommonSettings,
+    specs: Iterable[TopicSpec] | None = None,
+    timeout_s: float = 30.0,
+    replication_factor: int = 1,
 ) -> list[str]:
-    """Create the missing topics with their partition counts and configs; return those created."""
-    wanted = {settings.topic(s.name): s for s in (specs or topic_specs())}
+    """Create the missing topics with their partition counts and configs; return those created.
+
+    A production cluster wants ``replication_factor=3`` (with min.insync.replicas=2), so that
+    acks=all producers keep working when one broker is down.
+    """
+    wanted = {settings.topic(s.name): s for s in (specs or topic_specs(replication_factor))}
     admin = admin_client(settings, timeout_s)
     try:
         existing = set(admin.list_topics())
@@ -71,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.common.kafka_admin")
     parser.add_argument("command", choices=["ping", "ensure-topics"])
     parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument(
+        "--replication-factor", type=int, default=1, help="3 on a production cluster"
+    )
     args = parser.parse_args(argv)
     settings = CommonSettings(service_name="kafka-admin")
     try:
@@ -78,7 +88,11 @@ def main(argv: list[str] | None = None) -> int:
             info = ping(settings, args.timeout)
             print(f"kafka: cluster {info.get('cluster_id')} with {len(info['brokers'])} broker(s)")
         else:
-            created = ensure_topics(settings, timeout_s=max(args.timeout, 30.0))
+            created = ensure_topics(
+                settings,
+                timeout_s=max(args.timeout, 30.0),
+                replication_factor=args.replication_factor,
+            )
             for spec in topic_specs():
                 mark = "created" if settings.topic(spec.name) in created else "exists"
                 print(f"topic {settings.topic(spec.name)}: {spec.partitions} partition(s), {mark}")

@@ -75,40 +75,59 @@ class PlanProjection:
         return DDL
 
     def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
-        event = parse_event(record.value or b"")
-        row = cur.execute(
-            "SELECT document FROM plan_read_model WHERE plan_id = %s FOR UPDATE",
-            (event.stream_id,),
-        ).fetchone()
-        doc = row[0] if row else plan_document.empty()
-        if event.stream_version <= doc["stream_version"]:
-            return  # a redelivery
-        doc = plan_document.apply(doc, event)
-        setting = doc["setting"] or {}
-        cur.execute(
-            """
-            INSERT INTO plan_read_model AS m VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
-            ON CONFLICT (plan_id) DO UPDATE SET
-              stream_version = excluded.stream_version, provider = excluded.provider,
-              unit = excluded.unit, ward = excluded.ward, status = excluded.status,
-              current_version = excluded.current_version, open_dissents = excluded.open_dissents,
-              next_review_due = excluded.next_review_due, last_event_at = excluded.last_event_at,
-              document = excluded.document
-            """,
-            (
-                event.stream_id,
-                doc["stream_version"],
-                setting.get("provider_ods_code"),
-                setting.get("unit_name"),
-                setting.get("ward_name"),
-                doc["status"],
-                plan_document.current_version(doc),
-                plan_document.open_dissents(doc),
-                plan_document.next_review_due(doc),
-                doc["last_event_at"],
-                Jsonb(doc),
-            ),
-        )
+        self.apply_batch(cur, [record])
+
+    def apply_batch(self, cur: psycopg.Cursor[Any], records: Sequence[Record]) -> None:
+        """Fold the batch's events into each plan's document: one read, one write per plan."""
+        events = [parse_event(r.value or b"") for r in records]
+        plan_ids = list({e.stream_id for e in events})
+        docs: dict[uuid.UUID, plan_document.Document] = {
+            row[0]: row[1]
+            for row in cur.execute(
+                "SELECT plan_id, document FROM plan_read_model WHERE plan_id = ANY(%s) "
+                "ORDER BY plan_id FOR UPDATE",
+                (plan_ids,),
+            ).fetchall()
+        }
+        changed: set[uuid.UUID] = set()
+        for event in events:
+            doc = docs.get(event.stream_id) or plan_document.empty()
+            if event.stream_version <= doc["stream_version"]:
+                continue  # a redelivery
+            docs[event.stream_id] = plan_document.apply(doc, event)
+            changed.add(event.stream_id)
+        rows = []
+        for plan_id in sorted(changed):
+            doc = docs[plan_id]
+            setting = doc["setting"] or {}
+            rows.append(
+                (
+                    plan_id,
+                    doc["stream_version"],
+                    setting.get("provider_ods_code"),
+                    setting.get("unit_name"),
+                    setting.get("ward_name"),
+                    doc["status"],
+                    plan_document.current_version(doc),
+                    plan_document.open_dissents(doc),
+                    plan_document.next_review_due(doc),
+                    doc["last_event_at"],
+                    Jsonb(doc),
+                )
+            )
+        if rows:
+            cur.executemany(UPSERT, rows)
+
+
+UPSERT = """
+    INSERT INTO plan_read_model AS m VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)
+    ON CONFLICT (plan_id) DO UPDATE SET
+      stream_version = excluded.stream_version, provider = excluded.provider,
+      unit = excluded.unit, ward = excluded.ward, status = excluded.status,
+      current_version = excluded.current_version, open_dissents = excluded.open_dissents,
+      next_review_due = excluded.next_review_due, last_event_at = excluded.last_event_at,
+      document = excluded.document
+"""
 
 
 class PlanReadModel:

@@ -126,3 +126,34 @@ def test_the_read_model_lists_plans_by_unit_due_review_and_open_dissent(
     assert [p["plan_id"] for p in listed] == [busy]
     store.close()
     pool.close()
+
+
+def test_rebuilding_the_read_model_from_offset_zero_gives_the_same_rows(
+    client: TestClient, plan_settings: PlanServiceSettings
+) -> None:
+    for person in ("P-7", "P-8", "P-9"):
+        plan_id = new_plan(client, person_id=person)
+        contribute(client, plan_id)
+    pool = open_pool(plan_settings)
+    store = open_store(plan_settings)
+    wait_caught_up(Relay(plan_settings, store, pool))
+
+    def replay() -> list[tuple[object, ...]]:
+        consumer = TransactionalConsumer(plan_settings, PlanProjection(plan_settings), pool)
+        consumer.setup()
+        deadline = time.monotonic() + 30
+        while sum(consumer.stored_offsets().values()) < 12:
+            assert time.monotonic() < deadline, "read model did not catch up"
+            consumer.poll_once(200)
+        consumer.close()
+        with pool.connection() as conn:
+            return conn.execute("SELECT * FROM plan_read_model ORDER BY plan_id").fetchall()
+
+    live = replay()
+    with pool.connection() as conn:
+        conn.execute("TRUNCATE plan_read_model")
+        conn.execute("DELETE FROM consumer_offsets")
+    assert replay() == live
+    assert len(live) == 3
+    store.close()
+    pool.close()

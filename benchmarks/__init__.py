@@ -1,0 +1,1 @@
+"""Benchmarks on the real local stack, each figure beside a raw baseline from the same run."""

@@ -1,0 +1,68 @@
+"""Run the benchmarks on the local stack: `python -m benchmarks [--quick]`.
+
+Prints a table and writes benchmarks/results/latest.json. Every figure stands beside a raw
+baseline measured in the same run; the ratio is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks import plan_service
+from benchmarks.common import ROOT, Figure, start_stack
+
+
+def machine() -> str:
+    mem = Path("/proc/meminfo").read_text().split()[1]
+    return f"{os.cpu_count()} cores, {int(mem) // 1024 // 1024} GiB, {platform.platform()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--quick", action="store_true", help="smaller loads (a smoke run)")
+    args = parser.parse_args()
+    start_stack()
+    figures: list[Figure] = []
+    if args.quick:
+        figures += plan_service.run(clients=8, per_client=20)
+    else:
+        figures += plan_service.run()
+    table = Table(title=f"Benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
+    for col in ("figure", "value", "baseline", "ratio", "target", "details"):
+        table.add_column(col)
+    for f in figures:
+        table.add_row(
+            f.name,
+            f"{f.value:,.0f} {f.unit}",
+            f"{f.baseline:,.0f} ({f.baseline_name})" if f.baseline else "-",
+            f"{f.ratio:.2f}" if f.ratio else "-",
+            f.target,
+            ", ".join(
+                f"{k}={v:,.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in f.extra.items()
+            ),
+        )
+    Console(width=160).print(table)
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(
+        json.dumps(
+            {
+                "when": datetime.now(UTC).isoformat(),
+                "machine": machine(),
+                "figures": [f.as_dict() for f in figures],
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""plan_service figures: HTTP ingest, relay and read-model replay, each beside a raw baseline.
+
+- ingest: durable commands/s accepted over HTTP by N concurrent clients (p50/p99 latency), beside
+  raw psycopg batch inserts of the same rows (the envelopes the commands produced);
+- relay: events/s from the event store to Kafka, beside raw kafka-python produce of the same
+  messages;
+- read model: events/s replaying `safetyplan.events` from offset 0 through the transactional
+  consumer, beside raw kafka-python consume of the same topic.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+import uuid
+from typing import Any
+
+import httpx
+import psycopg
+from kafka import KafkaConsumer, TopicPartition
+
+from benchmarks.common import Figure, isolated, peak_rss_mb, percentile, service
+from contracts import examples, topics
+from contracts.canonical import canonical_bytes
+from services.common.consumer import TransactionalConsumer
+from services.common.db import open_pool
+from services.common.kafka_client import make_producer
+from services.common.settings import CommonSettings
+from services.plan_service.read_model import PlanProjection
+from services.plan_service.relay import Relay, wait_caught_up
+from services.plan_service.store import open_store
+
+PORT = 8191
+HEADERS = {"X-Actor-Id": "bench-1", "X-Actor-Role": "nurse", "X-Submitting-System": "bench"}
+
+
+def _client(args: tuple[int, int]) -> tuple[list[float], float, float]:
+    """One load process: ``threads`` clients, each on its own plan; returns latencies and the
+    wall-clock window in which its commands ran (set-up excluded)."""
+    threads, commands = args
+    latencies: list[float] = []
+    window: list[float] = []
+    ready = threading.Barrier(threads)
+    lock = threading.Lock()
+
+    def one_plan() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as http:
+            start = {
+                "person": examples.PERSON.model_dump(mode="json"),
+                "setting": examples.SETTING.model_dump(mode="json"),
+            }
+            plan_id = http.post("/plans", json=start, headers=HEADERS).json()["stream_id"]
+            me = str(uuid.uuid4())
+            http.post(
+                f"/plans/{plan_id}/participants",
+                json={"participant_id": me, "role": "service_user", "name": "Bench Person"},
+                headers=HEADERS,
+            )
+            body = {
+                "section": "warning_signs",
+                "content": {"kind": "items", "items": ["Not sleeping", "Pacing"]},
+                "author_participant_id": me,
+                "present": [{"participant_id": me, "attendance": "in_person"}],
+                "mode": "in_person",
+            }
+            mine = []
+            ready.wait()
+            with lock:
+                window.append(time.time())
+            for _ in range(commands):
+                t = time.perf_counter()
+                r = http.post(f"/plans/{plan_id}/contributions", json=body, headers=HEADERS)
+                mine.append(time.perf_counter() - t)
+                if r.status_code != 200:
+                    raise RuntimeError(f"command refused: {r.status_code}")
+            with lock:
+                latencies.extend(mine)
+                window.append(time.time())
+
+    workers = [threading.Thread(target=one_plan) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return latencies, min(window), max(window)
+
+
+def ingest(settings: CommonSettings, clients: int, per_client: int) -> tuple[Figure, float]:
+    processes, threads = max(1, clients // 8), min(clients, 8)
+    with service("services.plan_service", PORT, settings) as proc:
+        with multiprocessing.get_context("spawn").Pool(processes) as pool:
+            parts = pool.map(_client, [(threads, per_client)] * processes)
+        rss = peak_rss_mb(proc.pid)
+    latencies = sorted(x for part in parts for x in part[0])
+    elapsed = max(p[2] for p in parts) - min(p[1] for p in parts)
+    rate = len(latencies) / elapsed
+    return Figure(
+        "ingest: commands/s over HTTP",
+        rate,
+        "cmd/s",
+        target=">= 2000 cmd/s, p99 < 50 ms",
+        extra={
+            "clients": processes * threads,
+            "commands": len(latencies),
+            "p50_ms": percentile(latencies, 50) * 1000,
+            "p99_ms": percentile(latencies, 99) * 1000,
+        },
+    ), rss
+
+
+def stored_envelopes(settings: CommonSettings) -> list[bytes]:
+    store = open_store(settings)
+    notes = store.recorder.select_notifications(start=1, limit=10_000_000)
+    out = [canonical_bytes(store.mapper.to_domain_event(n).envelope) for n in notes]
+    store.close()
+    return out
+
+
+def raw_inserts(settings: CommonSettings, rows: list[bytes]) -> float:
+    """Baseline: the same rows with psycopg, 100 per transaction (what a hand-written log does)."""
+    with psycopg.connect(settings.pg_conninfo("safetyplan_plan")) as conn:
+        conn.execute("CREATE TABLE raw_events (id bigserial PRIMARY KEY, body bytea NOT NULL)")
+        conn.commit()
+        started = time.perf_counter()
+        for i in range(0, len(rows), 100):
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO raw_events (body) VALUES (%s)", [(r,) for r in rows[i : i + 100]]
+                )
+            conn.commit()
+        return len(rows) / (time.perf_counter() - started)
+
+
+def relay(settings: CommonSettings, messages: list[bytes]) -> Figure:
+    pool = open_pool(settings.model_copy(update={"pg_dbname": "safetyplan_plan"}))
+    store = open_store(settings)
+    r = Relay(settings, store, pool)
+    started = time.perf_counter()
+    wait_caught_up(r, timeout_s=600)
+    rate = len(messages) / (time.perf_counter() - started)
+    store.close()
+    pool.close()
+    producer = make_producer(settings)
+    topic = settings.topic("bench.raw")
+    from services.common.kafka_admin import ensure_topics
+    from services.common.topics import TopicSpec
+
+    ensure_topics(settings, [TopicSpec("bench.raw", 6)])
+    started = time.perf_counter()
+    futures = [producer.send(topic, key=m[:36], value=m) for m in messages]
+    producer.flush()
+    for f in futures:
+        f.get(timeout=60)
+    raw = len(messages) / (time.perf_counter() - started)
+    producer.close()
+    return Figure(
+        "relay: events/s store -> Kafka",
+        rate,
+        "events/s",
+        raw,
+        "raw kafka-python produce",
+        target=">= 10000 events/s and >= 0.8 x raw",
+    )
+
+
+def read_model(settings: CommonSettings, count: int) -> Figure:
+    own = settings.model_copy(update={"pg_dbname": "safetyplan_plan"})
+    pool = open_pool(own)
+    consumer = TransactionalConsumer(own, PlanProjection(own), pool)
+    consumer.setup()
+    started = time.perf_counter()
+    while sum(consumer.stored_offsets().values()) < count:
+        consumer.poll_once(200)
+    rate = count / (time.perf_counter() - started)
+    consumer.close()
+    pool.close()
+    raw_consumer = KafkaConsumer(**own.kafka_config(), enable_auto_commit=False)
+    topic = topics.topic(topics.PLAN_EVENTS, own.topic_prefix)
+    parts = [TopicPartition(topic, p) for p in raw_consumer.partitions_for_topic(topic)]
+    raw_consumer.assign(parts)
+    raw_consumer.seek_to_beginning()
+    seen, started = 0, time.perf_counter()
+    while seen < count:
+        seen += sum(len(v) for v in raw_consumer.poll(timeout_ms=200, max_records=2000).values())
+    raw = count / (time.perf_counter() - started)
+    raw_consumer.close()
+    return Figure(
+        "read model: events/s replay from offset 0",
+        rate,
+        "events/s",
+        raw,
+        "raw kafka-python consume",
+        target=">= 20000 events/s and >= 0.3 x raw",
+    )
+
+
+def run(clients: int = 32, per_client: int = 60) -> list[Figure]:
+    with isolated(("safetyplan_plan",)) as base:
+        settings = base.model_copy(update={"pg_dbname": "safetyplan_plan"})
+        ingest_figure, rss = ingest(settings, clients, per_client)
+        rows = stored_envelopes(settings)
+        ingest_figure.baseline = raw_inserts(settings, rows)
+        ingest_figure.baseline_name = "raw psycopg inserts of the same rows (100/txn)"
+        ingest_figure.extra["peak_rss_mb"] = rss
+        figures: list[Any] = [ingest_figure, relay(settings, rows), read_model(settings, len(rows))]
+        return figures
