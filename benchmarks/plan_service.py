@@ -14,7 +14,7 @@ import multiprocessing
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import psycopg
@@ -112,7 +112,7 @@ def ingest(settings: CommonSettings, clients: int, per_client: int) -> tuple[Fig
 def stored_envelopes(settings: CommonSettings) -> list[bytes]:
     store = open_store(settings)
     notes = store.recorder.select_notifications(start=1, limit=10_000_000)
-    out = [canonical_bytes(store.mapper.to_domain_event(n).envelope) for n in notes]
+    out = [canonical_bytes(cast(Any, store.mapper.to_domain_event(n)).envelope) for n in notes]
     store.close()
     return out
 

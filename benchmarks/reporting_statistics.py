@@ -93,7 +93,7 @@ def main() -> None:
     try:
         with psycopg.connect(settings.pg_conninfo()) as conn:
             for stmt in DDL:
-                conn.execute(stmt)  # type: ignore[arg-type]
+                conn.execute(stmt)
             conn.commit()
             loaded = time.perf_counter()
             forces = fill(conn, args.incidents, random.Random(6))

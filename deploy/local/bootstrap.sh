@@ -15,8 +15,12 @@ fi
 stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     log "installing the project and its dev tools into $VENV"
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"
+    # build-backend chatter goes to a log; it is shown only when the install fails
+    if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[dev]"; } >"$LOG_DIR/pip-install.log" 2>&1; then
+        cat "$LOG_DIR/pip-install.log" >&2
+        die "installing the project failed (log above)"
+    fi
     rm -f "$VENV"/.installed-*
     touch "$stamp"
 fi

@@ -1,1 +1,2 @@
-"""audit_service: The governance audit: who was involved in each safety plan and version, and whether the log is intact."""
+"""audit_service: the governance audit - who was involved in each safety plan and version, and
+whether the log is intact."""

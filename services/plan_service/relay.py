@@ -21,7 +21,7 @@ from prometheus_client import Counter, Gauge
 from psycopg_pool import ConnectionPool
 
 from contracts import topics
-from contracts.canonical import canonical_bytes
+from contracts.canonical import canonical_bytes_of_json
 from services.common.db import apply_schema
 from services.common.kafka_client import make_producer
 from services.common.settings import CommonSettings
@@ -92,7 +92,7 @@ class Relay:
                 self.producer.send(
                     topics.event_topic(envelope["stream_type"], prefix),
                     key=topics.record_key(envelope["stream_id"]),
-                    value=canonical_bytes(envelope),
+                    value=canonical_bytes_of_json(envelope),
                     headers=topics.event_headers(
                         envelope["event_type"],
                         envelope["schema_version"],

@@ -74,6 +74,7 @@ class EnvelopeAggregate(Aggregate):
 
     def _record(self, payload: EventPayload, ctx: CommandContext) -> None:
         envelope = _seal(self.STREAM_TYPE, self.id, self.version + 1, self.last_hash, payload, ctx)
+        self._sealed = envelope  # applied as is: no second parse of what was just sealed
         self.trigger_event(
             self.Recorded,
             envelope=envelope.model_dump(mode="json"),
@@ -82,7 +83,11 @@ class EnvelopeAggregate(Aggregate):
         )
 
     def _record_applied(self, envelope: dict[str, Any], fingerprint: str) -> None:
-        event = parse_event(envelope)
+        sealed: EventEnvelope[Any] | None = self.__dict__.pop("_sealed", None)
+        if sealed is not None and sealed.hash == envelope["hash"]:
+            event = sealed
+        else:  # replaying stored events: parse, verify the hash, upcast old versions
+            event = parse_event(envelope)
         self.last_hash = event.hash
         if event.causation_id is not None:
             key = str(event.causation_id)

@@ -1,0 +1,159 @@
+"""audit_service figure: events/s replayed from offset 0 into the audit projection, beside the
+raw kafka-python consume rate of the same topics measured in the same run.
+
+`python -m benchmarks.audit_projection [--plans N]` prints both figures. Never asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+from kafka import KafkaConsumer, TopicPartition
+
+from benchmarks.common import Figure, isolated, start_stack
+from contracts import plan_content as pc
+from contracts import plan_events as pe
+from contracts import topics
+from contracts.codes import ContributionMode, ParticipantRole, PlanSection
+from contracts.common import CareSetting, EventPayload, PersonDetails
+from contracts.envelope import Actor, EventEnvelope, seal
+from contracts.registry import encode_event
+from services.audit_service.projection import AuditProjection
+from services.audit_service.settings import AuditServiceSettings
+from services.common.consumer import TransactionalConsumer
+from services.common.db import open_pool
+from services.common.kafka_client import make_producer
+from services.common.settings import CommonSettings
+
+NS = UUID("3e9b3c1a-8d7f-4a2b-9c6e-5f4d3b2a1c0e")
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def plan(n: int) -> list[EventEnvelope[Any]]:
+    pid = lambda who: uuid5(NS, f"{n}:{who}")  # noqa: E731
+    c = uuid5(NS, f"{n}:c")
+    payloads: list[EventPayload] = [
+        pe.PlanStartedV1(
+            person=PersonDetails(person_id=f"B-{n}", name="Bench Person"),
+            setting=CareSetting(provider_ods_code="RXX", unit_name=f"Unit {n % 7}"),
+        ),
+        pe.ParticipantInvitedV1(
+            participant_id=pid("su"), role=ParticipantRole.SERVICE_USER, name="S"
+        ),
+        pe.ParticipantInvitedV1(participant_id=pid("rn"), role=ParticipantRole.NURSE, name="N"),
+        pe.ContributionMadeV2(
+            contribution_id=c,
+            section=PlanSection.WARNING_SIGNS,
+            content=pc.TextContent(text="Words."),
+            author_participant_id=pid("su"),
+            present=[pe.PresentParticipant(participant_id=pid("rn"), attendance=None)],
+            mode=ContributionMode.IN_PERSON,
+        ),
+        pe.VersionProposedV1(
+            version_number=1, contribution_ids=[c], proposed_by_participant_id=pid("rn")
+        ),
+        pe.AgreementGivenV1(
+            version_number=1, participant_id=pid("su"), mode=ContributionMode.IN_PERSON
+        ),
+    ]
+    out: list[EventEnvelope[Any]] = []
+    for i, payload in enumerate(payloads):
+        at = T0 + timedelta(minutes=n * 10 + i)
+        out.append(
+            seal(
+                {
+                    "event_id": uuid5(NS, f"{n}:e{i}"),
+                    "event_type": payload.MESSAGE_TYPE,
+                    "schema_version": payload.SCHEMA_VERSION,
+                    "stream_type": payload.STREAM_TYPE,
+                    "stream_id": uuid5(NS, f"plan:{n}"),
+                    "stream_version": i + 1,
+                    "occurred_at": at,
+                    "recorded_at": at,
+                    "actor": Actor(id="staff-1", role="nurse"),
+                    "submitting_system": "bench",
+                    "correlation_id": uuid5(NS, f"{n}:k{i}"),
+                    "previous_hash": out[-1].hash if out else None,
+                    "payload": payload,
+                }
+            )
+        )
+    return out
+
+
+def raw_consume(settings: CommonSettings, count: int) -> float:
+    consumer = KafkaConsumer(**settings.kafka_config(), enable_auto_commit=False)
+    names = [
+        topics.topic(t, settings.topic_prefix)
+        for t in (topics.PLAN_EVENTS, topics.USE_OF_FORCE_EVENTS)
+    ]
+    parts = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
+    consumer.assign(parts)
+    consumer.seek_to_beginning()
+    started, seen = time.perf_counter(), 0
+    while seen < count:
+        seen += sum(len(v) for v in consumer.poll(timeout_ms=200, max_records=2000).values())
+    rate = count / (time.perf_counter() - started)
+    consumer.close()
+    return rate
+
+
+def run(plans: int = 3000) -> list[Figure]:
+    with isolated(("safetyplan_audit",)) as base:
+        settings = AuditServiceSettings().model_copy(
+            update={"pg_schema": base.pg_schema, "topic_prefix": base.topic_prefix}
+        )
+        events = [e for n in range(plans) for e in plan(n)]
+        producer = make_producer(settings)
+        for e in events:
+            producer.send(
+                topics.event_topic(e.stream_type, settings.topic_prefix),
+                key=topics.record_key(e.stream_id),
+                value=encode_event(e),
+            )
+        producer.flush()
+        producer.close()
+        raw = raw_consume(settings, len(events))
+        pool = open_pool(settings)
+        consumer = TransactionalConsumer(
+            settings, AuditProjection(settings), pool, max_poll_records=2000
+        )
+        consumer.setup()
+        started = time.perf_counter()
+        while consumer.applied < len(events):
+            consumer.poll_once(timeout_ms=200)
+        value = len(events) / (time.perf_counter() - started)
+        consumer.close()
+        pool.close()
+    return [
+        Figure(
+            "audit projection: events/s replay from offset 0",
+            value,
+            "events/s",
+            raw,
+            "raw kafka-python consume",
+            target=">= 20000 events/s and >= 0.3 x raw",
+            extra={"events": len(events)},
+        )
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.audit_projection")
+    parser.add_argument("--plans", type=int, default=3000, help="plans of 6 events each")
+    args = parser.parse_args()
+    start_stack()
+    for f in run(args.plans):
+        print(f"{f.name}: {f.value:,.0f} {f.unit}")
+        print(
+            f"{f.baseline_name}: {f.baseline:,.0f} {f.unit}"
+            f" (ratio {f.ratio:.2f}; target {f.target})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,466 @@
+"""The reporting projection: use-of-force records, the plan history they need, and the log.
+
+Fed by `services.common.consumer.TransactionalConsumer` from `useofforce.events` and
+`safetyplan.events`: one PostgreSQL transaction per poll batch together with the offsets, so each
+event has its effect exactly once. Every row carries the Kafka partition and offset it came from,
+so a report can be computed *as of* any set of offsets and recomputed later to the same bytes.
+
+A redelivered event (the relay is at-least-once) is recognised by (stream_id, stream_version)
+and changes nothing but the log of positions; a different event claiming the same place in its
+stream is refused (dead-lettered) as `stream_version`/`conflicting_duplicate`.
+
+Personal data (names, NHS numbers, narratives, characteristics as written) goes only to
+`rs_incident_personal`, keyed by incident and person, so it can be crypto-shredded without
+touching the statistics tables. The statistics tables hold codes, dates, bands, the recorded
+gender and ethnicity category and the pseudonymous person id - never a name or NHS number.
+
+This module must never log or raise with a value from an event: only fields and rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from contracts import topics
+from contracts.codes import PlanSection, RestrictiveInterventionType
+from contracts.envelope import EventEnvelope
+from contracts.incident_events import IncidentFields
+from contracts.registry import parse_event
+from services.common.consumer import Record, Rejection
+from services.common.settings import CommonSettings
+from services.reporting_service import records
+from services.reporting_service.statistics import age_group, category_label, duration_band
+
+NAME = "reporting_service-projection"
+
+DDL = [
+    """
+    CREATE TABLE IF NOT EXISTS rs_events (
+        topic text NOT NULL, partition int NOT NULL, "offset" bigint NOT NULL,
+        event_id uuid NOT NULL, event_hash text NOT NULL, event_type text NOT NULL,
+        stream_id uuid NOT NULL, stream_version int NOT NULL,
+        PRIMARY KEY (topic, partition, "offset")
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_rejected (
+        topic text NOT NULL, partition int NOT NULL, "offset" bigint NOT NULL,
+        field text NOT NULL, rule text NOT NULL,
+        PRIMARY KEY (topic, partition, "offset")
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_stream_events (
+        stream_id uuid NOT NULL, stream_version int NOT NULL, event_id uuid NOT NULL,
+        event_hash text NOT NULL, PRIMARY KEY (stream_id, stream_version)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_incident_versions (
+        incident_id uuid NOT NULL, stream_version int NOT NULL,
+        partition int NOT NULL, "offset" bigint NOT NULL,
+        event_type text NOT NULL, occurred_at timestamptz NOT NULL,
+        recorded_at timestamptz NOT NULL, actor_role text NOT NULL,
+        provider text NOT NULL, unit text NOT NULL, started_at timestamptz NOT NULL,
+        person_id text NOT NULL, state jsonb NOT NULL, change jsonb,
+        PRIMARY KEY (incident_id, stream_version)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_incident_personal (
+        incident_id uuid NOT NULL, stream_version int NOT NULL, person_id text NOT NULL,
+        state jsonb, change jsonb,
+        PRIMARY KEY (incident_id, stream_version)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS rs_incident_personal_person ON rs_incident_personal (person_id)",
+    """
+    CREATE TABLE IF NOT EXISTS rs_stat_incident (
+        incident_id uuid NOT NULL, stream_version int NOT NULL,
+        partition int NOT NULL, "offset" bigint NOT NULL,
+        provider text NOT NULL, unit text NOT NULL, person_id text NOT NULL,
+        started_at timestamptz NOT NULL, minutes double precision NOT NULL,
+        reason text NOT NULL, age_group text NOT NULL, gender text NOT NULL,
+        ethnicity text NOT NULL,
+        PRIMARY KEY (incident_id, stream_version)
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS rs_stat_incident_start ON rs_stat_incident (started_at)",
+    """
+    CREATE TABLE IF NOT EXISTS rs_stat_force (
+        incident_id uuid NOT NULL, stream_version int NOT NULL, seq int NOT NULL,
+        force_type text NOT NULL, category text NOT NULL, minutes double precision NOT NULL,
+        band text NOT NULL, injury_patient boolean NOT NULL,
+        PRIMARY KEY (incident_id, stream_version, seq)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_plans (
+        plan_id uuid PRIMARY KEY, partition int NOT NULL, "offset" bigint NOT NULL,
+        provider text NOT NULL, unit text NOT NULL, person_id text NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_plan_contributions (
+        plan_id uuid NOT NULL, contribution_id uuid NOT NULL, stream_version int NOT NULL,
+        section text NOT NULL, content jsonb,
+        PRIMARY KEY (plan_id, contribution_id)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_plan_versions (
+        plan_id uuid NOT NULL, version_number int NOT NULL, stream_version int NOT NULL,
+        partition int NOT NULL, "offset" bigint NOT NULL, proposed_at timestamptz NOT NULL,
+        preferences jsonb, notify jsonb,
+        PRIMARY KEY (plan_id, version_number)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_plan_reviews (
+        plan_id uuid NOT NULL, stream_version int NOT NULL,
+        partition int NOT NULL, "offset" bigint NOT NULL,
+        review_id uuid, trigger text NOT NULL, incident_id uuid,
+        completed_at timestamptz NOT NULL,
+        PRIMARY KEY (plan_id, stream_version)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_bed_days (
+        provider text NOT NULL, unit text NOT NULL, period_start date NOT NULL,
+        period_end date NOT NULL, bed_days int NOT NULL CHECK (bed_days >= 0),
+        PRIMARY KEY (provider, unit, period_start, period_end)
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rs_legal_holds (
+        hold_id uuid PRIMARY KEY, incident_id uuid NOT NULL, reason_code text NOT NULL,
+        placed_by text NOT NULL, placed_at timestamptz NOT NULL,
+        lifted_by text, lifted_at timestamptz
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS rs_legal_holds_incident ON rs_legal_holds (incident_id)",
+]
+
+PLAN_SECTIONS = (
+    PlanSection.RESTRICTIVE_PRACTICE_PREFERENCES.value,
+    PlanSection.NOTIFY_IF_FORCE_USED.value,
+)
+
+
+class ProjectionError(ValueError):
+    """An event the projection refuses; names the field and rule (dead-letter headers)."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field} violates {rule}")
+        self.field = field
+        self.rule = rule
+
+
+def _state_tree() -> records.Tree:
+    return {
+        "record": records.personal_tree("use_of_force.incident_recorded"),
+        "pi_review": records.personal_tree("use_of_force.post_incident_review_recorded"),
+    }
+
+
+def _change_tree() -> records.Tree:
+    return {
+        "reason": True,
+        "changes": {"[]": {"new_value": True, "old_value": True}},
+        **records.personal_tree("use_of_force.post_incident_review_recorded"),
+    }
+
+
+class ReportingProjection:
+    """The Projection (services.common.consumer) behind every report of this service."""
+
+    name = NAME
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self.settings = settings
+        self.incident_topic = topics.topic(topics.USE_OF_FORCE_EVENTS, settings.topic_prefix)
+        self.plan_topic = topics.topic(topics.PLAN_EVENTS, settings.topic_prefix)
+
+    def topics(self) -> Sequence[str]:
+        return [self.incident_topic, self.plan_topic]
+
+    def schema(self) -> Sequence[str]:
+        return DDL
+
+    def on_rejected(self, cur: psycopg.Cursor[Any], record: Record, why: Rejection) -> None:
+        cur.execute(
+            "INSERT INTO rs_rejected VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            (record.topic, record.partition, record.offset, why.field, why.rule),
+        )
+
+    def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
+        event = parse_event(record.value or b"")
+        expected = "use_of_force_incident" if record.topic == self.incident_topic else "safety_plan"
+        if event.stream_type != expected:
+            raise ProjectionError("stream_type", "topic_carries_stream_type")
+        cur.execute(
+            "INSERT INTO rs_events VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            (
+                record.topic,
+                record.partition,
+                record.offset,
+                event.event_id,
+                event.hash,
+                event.event_type,
+                event.stream_id,
+                event.stream_version,
+            ),
+        )
+        fresh = cur.execute(
+            "INSERT INTO rs_stream_events VALUES (%s,%s,%s,%s) ON CONFLICT DO NOTHING RETURNING 1",
+            (event.stream_id, event.stream_version, event.event_id, event.hash),
+        ).fetchone()
+        if fresh is None:
+            row = cur.execute(
+                "SELECT event_hash FROM rs_stream_events WHERE stream_id=%s AND stream_version=%s",
+                (event.stream_id, event.stream_version),
+            ).fetchone()
+            if row is None or row[0] != event.hash:
+                raise ProjectionError("stream_version", "conflicting_duplicate")
+            return  # a redelivery: already applied
+        if event.stream_type == "use_of_force_incident":
+            self._incident(cur, record, event)
+        else:
+            self._plan(cur, record, event)
+
+    # --- incidents ---------------------------------------------------------------------------
+    def _incident(
+        self, cur: psycopg.Cursor[Any], record: Record, event: EventEnvelope[Any]
+    ) -> None:
+        data = event.model_dump(mode="json")
+        payload = data["payload"]
+        kind = event.event_type.split(".", 1)[1]
+        change: dict[str, Any] | None = None
+        if kind == "incident_recorded":
+            state: dict[str, Any] = {"record": payload, "pi_review": None}
+        else:
+            state = self._previous_state(cur, event)
+            if kind == "incident_amended":
+                full = state["record"]
+                changed = records.apply_changes(full, payload["changes"])
+                try:
+                    fields = {k: changed[k] for k in IncidentFields.model_fields if k in changed}
+                    normal = IncidentFields.model_validate(fields).model_dump(mode="json")
+                except ValueError:
+                    raise ProjectionError("changes", "amended_record_valid") from None
+                state["record"] = {**changed, **normal}
+                change = {
+                    "amendment_number": payload["amendment_number"],
+                    "reason": payload["reason"],
+                    "changes": [
+                        {
+                            "path": c["path"],
+                            "old_value": records.get_path(full, c["path"]),
+                            "new_value": c["new_value"],
+                        }
+                        for c in payload["changes"]
+                    ],
+                }
+            elif kind == "post_incident_review_recorded":
+                state["pi_review"] = payload
+                change = dict(payload)
+        full_record = state["record"]
+        public_state, personal_state = records.split(state, _state_tree())
+        public_change, personal_change = records.split(change, _change_tree())
+        person_id = full_record["patient"]["person_id"]
+        setting = full_record["setting"]
+        cur.execute(
+            "INSERT INTO rs_incident_versions VALUES "
+            "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            (
+                event.stream_id,
+                event.stream_version,
+                record.partition,
+                record.offset,
+                event.event_type,
+                event.occurred_at,
+                event.recorded_at,
+                event.actor.role,
+                setting["provider_ods_code"],
+                setting["unit_name"],
+                full_record["started_at"],
+                person_id,
+                Jsonb(public_state),
+                Jsonb(public_change) if public_change is not None else None,
+            ),
+        )
+        cur.execute(
+            "INSERT INTO rs_incident_personal VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            (
+                event.stream_id,
+                event.stream_version,
+                person_id,
+                Jsonb(personal_state) if personal_state is not None else None,
+                Jsonb(personal_change) if personal_change is not None else None,
+            ),
+        )
+        if kind in ("incident_recorded", "incident_amended"):
+            self._stat_rows(cur, record, event, full_record)
+
+    def _previous_state(self, cur: psycopg.Cursor[Any], event: EventEnvelope[Any]) -> Any:
+        row = cur.execute(
+            """
+            SELECT v.state, p.state FROM rs_incident_versions v
+            LEFT JOIN rs_incident_personal p USING (incident_id, stream_version)
+            WHERE v.incident_id = %s AND v.stream_version < %s
+            ORDER BY v.stream_version DESC LIMIT 1
+            """,
+            (event.stream_id, event.stream_version),
+        ).fetchone()
+        if row is None:
+            raise ProjectionError("stream_version", "incident_recorded_first")
+        return records.merge(row[0], row[1])
+
+    def _stat_rows(
+        self,
+        cur: psycopg.Cursor[Any],
+        record: Record,
+        event: EventEnvelope[Any],
+        full: dict[str, Any],
+    ) -> None:
+        chars = full.get("relevant_characteristics") or {}
+        started = datetime.fromisoformat(full["started_at"])
+        ended = datetime.fromisoformat(full["ended_at"])
+        cur.execute(
+            "INSERT INTO rs_stat_incident VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+            "ON CONFLICT DO NOTHING",
+            (
+                event.stream_id,
+                event.stream_version,
+                record.partition,
+                record.offset,
+                full["setting"]["provider_ods_code"],
+                full["setting"]["unit_name"],
+                full["patient"]["person_id"],
+                started,
+                (ended - started).total_seconds() / 60,
+                full["reason"],
+                age_group(chars.get("age_years")),
+                category_label(chars.get("gender") or chars.get("sex")),
+                category_label(chars.get("ethnicity")),
+            ),
+        )
+        rows = []
+        for seq, use in enumerate(full["force_used"]):
+            force_type = RestrictiveInterventionType(use["force_type"])
+            minutes = (
+                datetime.fromisoformat(use["ended_at"]) - datetime.fromisoformat(use["started_at"])
+            ).total_seconds() / 60
+            rows.append(
+                (
+                    event.stream_id,
+                    event.stream_version,
+                    seq,
+                    force_type.value,
+                    force_type.category.value,
+                    minutes,
+                    duration_band(force_type.category, minutes),
+                    bool(use["injury_patient"]),
+                )
+            )
+        cur.executemany(
+            "INSERT INTO rs_stat_force VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            rows,
+        )
+
+    # --- plans -------------------------------------------------------------------------------
+    def _plan(self, cur: psycopg.Cursor[Any], record: Record, event: EventEnvelope[Any]) -> None:
+        data = event.model_dump(mode="json")
+        p = data["payload"]
+        kind = event.event_type.split(".", 1)[1]
+        if kind == "plan_started":
+            cur.execute(
+                "INSERT INTO rs_plans VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+                (
+                    event.stream_id,
+                    record.partition,
+                    record.offset,
+                    p["setting"]["provider_ods_code"],
+                    p["setting"]["unit_name"],
+                    p["person"]["person_id"],
+                ),
+            )
+        elif kind == "contribution_made" and p["section"] in PLAN_SECTIONS:
+            tree = records.personal_tree("safety_plan.contribution_made").get("content", {})
+            public, _ = records.split(p["content"], tree)
+            cur.execute(
+                "INSERT INTO rs_plan_contributions VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+                (
+                    event.stream_id,
+                    p["contribution_id"],
+                    event.stream_version,
+                    p["section"],
+                    Jsonb(public),
+                ),
+            )
+        elif kind == "version_proposed":
+            self._version(cur, record, event, p)
+        elif kind == "review_completed":
+            cur.execute(
+                "INSERT INTO rs_plan_reviews VALUES (%s,%s,%s,%s,%s,%s,%s,%s) "
+                "ON CONFLICT DO NOTHING",
+                (
+                    event.stream_id,
+                    event.stream_version,
+                    record.partition,
+                    record.offset,
+                    p["review_id"],
+                    p["trigger"],
+                    p["incident_id"],
+                    event.occurred_at,
+                ),
+            )
+
+    def _version(
+        self, cur: psycopg.Cursor[Any], record: Record, event: EventEnvelope[Any], p: Any
+    ) -> None:
+        rows = cur.execute(
+            """
+            SELECT DISTINCT ON (section) section, content FROM rs_plan_contributions
+            WHERE plan_id = %s AND contribution_id = ANY(%s::uuid[])
+            ORDER BY section, stream_version DESC
+            """,
+            (event.stream_id, p["contribution_ids"]),
+        ).fetchall()
+        by_section = {str(s): c for s, c in rows}
+        prefs_content = by_section.get(PlanSection.RESTRICTIVE_PRACTICE_PREFERENCES.value)
+        notify_content = by_section.get(PlanSection.NOTIFY_IF_FORCE_USED.value)
+        preferences = (
+            {x["force_type"]: x["preference"] for x in prefs_content["preferences"]}
+            if prefs_content
+            else None
+        )
+        notify = (
+            {
+                "nobody_to_notify": bool(notify_content.get("nobody_to_notify")),
+                "contacts": [
+                    {"contact_id": c["contact_id"], "method": c["method"]}
+                    for c in notify_content.get("contacts") or []
+                ],
+            }
+            if notify_content
+            else None
+        )
+        cur.execute(
+            "INSERT INTO rs_plan_versions VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            (
+                event.stream_id,
+                p["version_number"],
+                event.stream_version,
+                record.partition,
+                record.offset,
+                event.occurred_at,
+                Jsonb(preferences) if preferences is not None else None,
+                Jsonb(notify) if notify is not None else None,
+            ),
+        )

@@ -1,0 +1,126 @@
+"""Provenance of a report: which events it was computed from, and proofs a third party can check.
+
+A report reads the projection *as of* end offsets per topic partition (by default the offsets
+the projection has applied, read in the same snapshot). Its provenance lists those ranges, the
+number of events, the records refused (dead-lettered) in them, and two fingerprints over the
+events' own hashes (`EventEnvelope.hash`, text `sha256:<hex>`) in log order - topic name, then
+partition, then offset - each event once (a redelivery with an `event_id` already seen earlier in
+that order is skipped, as in `contracts.merkle`):
+
+* `events_digest` = `sha256:` + SHA-256 over the UTF-8 of each hash followed by `\n`;
+* `merkle_root`  = `contracts.merkle.merkle_root` over the same list (RFC 6962).
+
+This module must never read the clock: regenerating a report from the same offsets must give the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import psycopg
+from pydantic import BaseModel
+
+from contracts.merkle import merkle_root
+from services.reporting_service.projection import NAME
+from services.reporting_service.scope import AsOf, ReportError
+
+
+class OffsetRange(BaseModel):
+    topic: str
+    partition: int
+    from_offset: int
+    to_offset_exclusive: int
+
+
+class RejectedRecord(BaseModel):
+    topic: str
+    partition: int
+    offset: int
+    field: str
+    rule: str
+
+
+class Provenance(BaseModel):
+    """Exactly which events a report was computed from; pass `as_of` back to regenerate it."""
+
+    as_of: str
+    ranges: list[OffsetRange]
+    events: int
+    redeliveries_skipped: int
+    rejected: list[RejectedRecord]
+    events_digest: str
+    merkle_root: str
+    leaf_order: str = "topic, partition, offset; each event_id once"
+
+
+def stored_offsets(cur: psycopg.Cursor[Any]) -> AsOf:
+    rows = cur.execute(
+        "SELECT topic, partition, next_offset FROM consumer_offsets WHERE consumer = %s", (NAME,)
+    ).fetchall()
+    return AsOf.of({(str(t), int(p)): int(o) for t, p, o in rows})
+
+
+def resolve_as_of(cur: psycopg.Cursor[Any], requested: str | None) -> AsOf:
+    """The requested offsets (checked against what has been applied), or the applied ones."""
+    applied = stored_offsets(cur)
+    if requested is None:
+        return applied
+    wanted = AsOf.parse(requested)
+    have = {(t, p): o for t, p, o in applied.ends}
+    for topic, partition, offset in wanted.ends:
+        if offset > have.get((topic, partition), 0):
+            raise ReportError(
+                "as_of", "not_yet_applied", "an offset lies beyond what has been applied", 409
+            )
+    return wanted
+
+
+def events_digest(event_hashes: list[str]) -> str:
+    h = hashlib.sha256()
+    for event_hash in event_hashes:
+        h.update(event_hash.encode("utf-8") + b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+def compute(cur: psycopg.Cursor[Any], as_of: AsOf) -> Provenance:
+    topics = [t for t, _, _ in as_of.ends]
+    parts = [p for _, p, _ in as_of.ends]
+    ends = [o for _, _, o in as_of.ends]
+    join = (
+        "JOIN unnest(%s::text[], %s::int[], %s::bigint[]) AS a(topic, partition, end_offset) "
+        'ON e.topic = a.topic AND e.partition = a.partition AND e."offset" < a.end_offset'
+    )
+    rows = cur.execute(
+        f"SELECT e.event_id, e.event_hash FROM rs_events e {join} "  # noqa: S608 - literal SQL
+        'ORDER BY e.topic, e.partition, e."offset"',
+        (topics, parts, ends),
+    ).fetchall()
+    seen: set[Any] = set()
+    leaves: list[str] = []
+    for event_id, event_hash in rows:
+        if event_id in seen:
+            continue
+        seen.add(event_id)
+        leaves.append(str(event_hash))
+    rejected = cur.execute(
+        f'SELECT e.topic, e.partition, e."offset", e.field, e.rule FROM rs_rejected e {join} '  # noqa: S608
+        'ORDER BY e.topic, e.partition, e."offset"',
+        (topics, parts, ends),
+    ).fetchall()
+    return Provenance(
+        as_of=as_of.token(),
+        ranges=[
+            OffsetRange(topic=t, partition=p, from_offset=0, to_offset_exclusive=o)
+            for t, p, o in as_of.ends
+        ],
+        events=len(leaves),
+        redeliveries_skipped=len(rows) - len(leaves),
+        rejected=[
+            RejectedRecord(topic=t, partition=p, offset=o, field=f, rule=r)
+            for t, p, o, f, r in rejected
+        ],
+        events_digest=events_digest(leaves),
+        merkle_root=merkle_root(leaves),
+    )
