@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import plan_service
+from benchmarks import audit_projection, plan_service, reporting_statistics
 from benchmarks.common import ROOT, Figure, start_stack
 
 
@@ -33,8 +33,12 @@ def main() -> None:
     figures: list[Figure] = []
     if args.quick:
         figures += plan_service.run(clients=8, per_client=20)
+        figures += audit_projection.run(plans=200)
+        figures += reporting_statistics.run(incidents=20_000)
     else:
         figures += plan_service.run()
+        figures += audit_projection.run()
+        figures += reporting_statistics.run()
     table = Table(title=f"Benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
     for col in ("figure", "value", "baseline", "ratio", "target", "details"):
         table.add_column(col)
