@@ -42,11 +42,15 @@ def main() -> None:
     table = Table(title=f"Benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
     for col in ("figure", "value", "baseline", "ratio", "target", "details"):
         table.add_column(col)
+
+    def num(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
     for f in figures:
         table.add_row(
             f.name,
-            f"{f.value:,.0f} {f.unit}",
-            f"{f.baseline:,.0f} ({f.baseline_name})" if f.baseline else "-",
+            f"{num(f.value)} {f.unit}",
+            f"{num(f.baseline)} ({f.baseline_name})" if f.baseline else "-",
             f"{f.ratio:.2f}" if f.ratio else "-",
             f.target,
             ", ".join(

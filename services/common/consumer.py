@@ -214,6 +214,16 @@ class TransactionalConsumer:
                 backoff = min(backoff * 2, 10.0)
         self.close()
 
+    def run_until(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set (a worker process's SIGTERM handler sets it)."""
+
+        def stop_when_asked() -> None:
+            stop.wait()
+            self.stop()
+
+        threading.Thread(target=stop_when_asked, daemon=True).start()
+        self.run()
+
     # --- one iteration -----------------------------------------------------------------------
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Poll once and apply what came back; returns the number of records applied."""

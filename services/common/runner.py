@@ -26,6 +26,27 @@ def serve_api(settings: CommonSettings, create_app: Callable[[CommonSettings], F
     )
 
 
+def service_main(
+    prog: str,
+    settings_cls: Callable[[], CommonSettings],
+    create_app: Callable[[CommonSettings], FastAPI],
+    workers: dict[str, Callable[[CommonSettings, threading.Event], None]],
+    argv: list[str] | None = None,
+) -> None:
+    """The `python -m services.<service> <process>` entry point every service shares."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("process", choices=["api", *workers], help="which process to run")
+    args = parser.parse_args(argv)
+    settings = settings_cls()
+    if args.process == "api":
+        serve_api(settings, create_app)
+    else:
+        worker = workers[args.process]
+        run_worker(settings, lambda stop: worker(settings, stop))
+
+
 def run_worker(settings: CommonSettings, run: Callable[[threading.Event], None]) -> None:
     """Run a background worker (relay, consumer) until SIGTERM/SIGINT sets the stop event."""
     configure_logging(settings.log_level, settings.service_name)

@@ -33,7 +33,7 @@ def run_relay(settings: CommonSettings, stop: threading.Event) -> None:
 def run_read_model(settings: CommonSettings, stop: threading.Event) -> None:
     pool = open_pool(settings)
     consumer = TransactionalConsumer(settings, PlanProjection(settings), pool)
-    _run(consumer, stop)
+    consumer.run_until(stop)
     pool.close()
 
 
@@ -50,16 +50,7 @@ def run_submissions(settings: CommonSettings, stop: threading.Event) -> None:
         transient=TRANSIENT,
         max_poll_records=500,
     )
-    _run(consumer, stop)
+    consumer.run_until(stop)
     handlers.close()
     store.close()
     pool.close()
-
-
-def _run(consumer: TransactionalConsumer, stop: threading.Event) -> None:
-    def stop_when_asked() -> None:
-        stop.wait()
-        consumer.stop()
-
-    threading.Thread(target=stop_when_asked, daemon=True).start()
-    consumer.run()

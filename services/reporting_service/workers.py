@@ -32,15 +32,7 @@ def make_consumer(settings: CommonSettings, pool: ConnectionPool) -> Transaction
 
 def run_consumer(settings: CommonSettings, stop: threading.Event) -> None:
     pool = open_pool(settings)
-    consumer = make_consumer(settings, pool)
-
-    def stop_when_asked() -> None:
-        stop.wait()
-        consumer.stop()
-
-    watcher = threading.Thread(target=stop_when_asked, daemon=True)
-    watcher.start()
     try:
-        consumer.run()
+        make_consumer(settings, pool).run_until(stop)
     finally:
         pool.close()
