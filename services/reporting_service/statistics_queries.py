@@ -64,7 +64,7 @@ SELECT
   END AS breakdown,
   f.force_type, i.reason, f.injury_patient, f.category, f.band, i.age_group, i.gender,
   i.ethnicity,
-  count(DISTINCT i.person_id) AS people,
+  count(DISTINCT i.person_id COLLATE "C") AS people,  -- byte order: no locale-aware compares
   count(*) AS interventions,
   count(DISTINCT i.incident_id) AS incidents,
   avg(f.minutes) AS avg_minutes,
@@ -137,6 +137,8 @@ def raw_rows(
     cur: psycopg.Cursor[Any], settings: CommonSettings, scope: Scope, period: Period, as_of: AsOf
 ) -> list[RawRow]:
     """The aggregate rows in report order (unsuppressed: keep inside this module and tests)."""
+    # each grouping set sorts the year's interventions; keep those sorts in memory
+    cur.execute("SET LOCAL work_mem = '256MB'")
     rows = cur.execute(
         STATISTICS_SQL,
         {
