@@ -23,6 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from benchmarks.common import Figure, isolated, peak_rss_mb, percentile, service
 from contracts import examples, topics
 from contracts.canonical import canonical_bytes
+from services.common import tokens
 from services.common.consumer import TransactionalConsumer
 from services.common.db import open_pool
 from services.common.kafka_client import make_producer
@@ -32,7 +33,16 @@ from services.plan_service.relay import Relay, wait_caught_up
 from services.plan_service.store import open_store
 
 PORT = 8191
-HEADERS = {"X-Actor-Id": "bench-1", "X-Actor-Role": "nurse", "X-Submitting-System": "bench"}
+HEADERS = {
+    "Authorization": "Bearer "
+    + tokens.mint(
+        CommonSettings(),
+        roles=["clinical_app"],
+        subject="bench-1",
+        actor_role="nurse",
+        system="bench",
+    )
+}
 
 
 def _client(args: tuple[int, int]) -> tuple[list[float], float, float]:

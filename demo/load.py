@@ -3,6 +3,10 @@ a one-screen summary with each service's API-docs URL. Run: `python -m demo.load
 
 Idempotent: every request carries a fixed Idempotency-Key, so a second run writes nothing and
 reports every step as already loaded.
+
+Authenticates like any client: bearer tokens minted with the local/dev key of the default
+settings (``services.common.tokens``) — a clinical_app token per acting staff member (system
+``demo_loader``), a clinician token for the demo wards, a governance token for provider RXX.
 """
 
 from __future__ import annotations
@@ -17,12 +21,35 @@ from rich.console import Console
 from rich.table import Table
 
 from demo.scenario import PEOPLE, UNITS, Ref, Step, incident_steps, plan_steps
+from services.common import tokens
+from services.common.settings import CommonSettings
 
 SERVICES = {
     "plan_service": os.environ.get("SAFETYPLAN_DEMO_PLAN_URL", "http://127.0.0.1:8101"),
     "audit_service": os.environ.get("SAFETYPLAN_DEMO_AUDIT_URL", "http://127.0.0.1:8102"),
     "reporting_service": os.environ.get("SAFETYPLAN_DEMO_REPORTING_URL", "http://127.0.0.1:8103"),
 }
+
+
+_TOKENS: dict[tuple[str, str], str] = {}
+
+
+def submitter_token(actor: tuple[str, str]) -> dict[str, str]:
+    """A clinical_app token acting as ``actor`` (id, role) from the demo loader's system."""
+    if actor not in _TOKENS:
+        _TOKENS[actor] = tokens.mint(
+            CommonSettings(),
+            roles=["clinical_app"],
+            subject=actor[0],
+            actor_role=actor[1],
+            system="demo_loader",
+        )
+    return {"Authorization": f"Bearer {_TOKENS[actor]}"}
+
+
+def reader_token(role: str, **claims: Any) -> dict[str, str]:
+    token = tokens.mint(CommonSettings(), roles=[role], subject=f"demo-{role}", **claims)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _resolve(value: Any, results: dict[str, dict[str, Any]]) -> Any:
@@ -38,9 +65,7 @@ def _resolve(value: Any, results: dict[str, dict[str, Any]]) -> Any:
 def post(client: httpx.Client, step: Step, results: dict[str, dict[str, Any]]) -> bool:
     """Send one step; True when it wrote something new."""
     headers = {
-        "X-Actor-Id": step.actor[0],
-        "X-Actor-Role": step.actor[1],
-        "X-Submitting-System": "demo_loader",
+        **submitter_token(step.actor),
         "Idempotency-Key": step.key,
         "Occurred-At": step.at.isoformat(),
     }
@@ -64,13 +89,15 @@ def wait_for_read_model(client: httpx.Client, expected: dict[str, int], timeout:
     return False
 
 
-def wait_for(url: str, params: dict[str, str], ready: Any, timeout: float) -> Any:
+def wait_for(
+    url: str, params: dict[str, str], ready: Any, timeout: float, headers: dict[str, str]
+) -> Any:
     """GET until ``ready(body)`` holds (the projections consume Kafka asynchronously)."""
     deadline = time.monotonic() + timeout
     body: Any = None
     while time.monotonic() < deadline:
         try:
-            response = httpx.get(url, params=params, timeout=10)
+            response = httpx.get(url, params=params, headers=headers, timeout=10)
             body = response.json() if response.status_code == 200 else None
             if body is not None and ready(body):
                 return body
@@ -83,17 +110,20 @@ def wait_for(url: str, params: dict[str, str], ready: Any, timeout: float) -> An
 def governance_summary(console: Console) -> bool:
     """What audit_service and reporting_service made of the demo, once they have consumed it."""
     period = {"provider": "RXX", "from": "2026-01-01", "to": "2026-12-31"}
+    governance = reader_token("governance", provider="RXX")
     audit = wait_for(
         f"{SERVICES['audit_service']}/audit/reports/involvement",
         period,
         lambda b: b["total"]["plans"] >= len(PEOPLE),
         timeout=60,
+        headers=governance,
     )
     report = wait_for(
         f"{SERVICES['reporting_service']}/reports/concordance",
         {"provider": "RXX", "from_date": "2026-01-01", "to_date": "2026-12-31"},
         lambda b: len(b["report"]["incidents"]) >= 4,
         timeout=60,
+        headers=governance,
     )
     if audit is None or report is None:
         console.print("[yellow]audit/reporting have not caught up yet; are the consumers up?[/]")
@@ -119,7 +149,9 @@ def main() -> int:
     console = Console(width=100)
     results: dict[str, dict[str, Any]] = {}
     written = replayed = 0
-    with httpx.Client(base_url=SERVICES["plan_service"], timeout=30) as client:
+    wards = sorted({ward for _unit, ward, _site in UNITS.values()})
+    clinician = reader_token("clinician", units=wards)
+    with httpx.Client(base_url=SERVICES["plan_service"], timeout=30, headers=clinician) as client:
         scripts = {s.person: s for s in plan_steps()}
         steps = [step for s in scripts.values() for step in s.steps] + incident_steps(scripts)
         for step in steps:

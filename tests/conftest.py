@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -84,3 +84,11 @@ def topic_prefix(stack: CommonSettings) -> str:
 def settings(stack: CommonSettings, pg_schema: str, topic_prefix: str) -> CommonSettings:
     """Settings pointing at the real stack, isolated to this test's schema and topics."""
     return stack.model_copy(update={"pg_schema": pg_schema, "topic_prefix": topic_prefix})
+
+
+@pytest.fixture(scope="session")
+def mint_token() -> Callable[..., str]:
+    """Mint a bearer token: ``mint_token("clinician", units=["Oak Ward"])``."""
+    from tests.auth_tokens import token
+
+    return token

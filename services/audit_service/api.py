@@ -21,6 +21,7 @@ from services.audit_service import models as m
 from services.audit_service.projection import DDL, NAME
 from services.audit_service.settings import AuditServiceSettings
 from services.common.app import ServiceState, create_service_app
+from services.common.auth import CurrentPrincipal, Principal, Protected, forbidden
 from services.common.consumer import OFFSETS_DDL
 from services.common.db import apply_schema
 from services.common.http_errors import ERROR_RESPONSES
@@ -87,8 +88,15 @@ def report_query(
     return provider, unit, period_from, period_to
 
 
-def build(conn: psycopg.Connection[Any], q: ReportQuery) -> m.PeriodReportOut:
+def ensure_provider(principal: Principal, provider: str, field: str) -> None:
+    """Governance reads the audit of its own provider (the token's `provider` claim) only."""
+    if principal.provider != provider:
+        raise forbidden(field, "own_provider", "the token's provider does not cover this")
+
+
+def build(conn: psycopg.Connection[Any], q: ReportQuery, principal: Principal) -> m.PeriodReportOut:
     provider, unit, start, end = q
+    ensure_provider(principal, provider, "provider")
     if end < start:
         raise audit.AuditError(422, "to", "after_from", "the period ends before it starts")
     return audit.period_report(conn, provider, unit, *_period(start, end))
@@ -111,10 +119,13 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
     )
     def plan_audit(
         conn: Conn,
+        principal: CurrentPrincipal,
         plan_id: Annotated[UUID, Path()],
         as_of: Annotated[datetime | None, Query(description="Default: now.")] = None,
     ) -> m.PlanAuditOut:
-        return audit.plan_audit(conn, plan_id, _aware(as_of, "as_of"))
+        found = audit.plan_audit(conn, plan_id, _aware(as_of, "as_of"))
+        ensure_provider(principal, found.provider, "plan_id")
+        return found
 
     @plans.get(
         "/reports/involvement",
@@ -122,9 +133,9 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         summary="Involvement rates per unit of a provider over a period",
     )
     def involvement_report(
-        conn: Conn, q: Annotated[ReportQuery, Depends(report_query)]
+        conn: Conn, principal: CurrentPrincipal, q: Annotated[ReportQuery, Depends(report_query)]
     ) -> m.PeriodReportOut:
-        return build(conn, q)
+        return build(conn, q, principal)
 
     @plans.get(
         "/reports/involvement.csv",
@@ -133,9 +144,9 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         summary="The involvement report as CSV (one line per unit, then the total)",
     )
     def involvement_report_csv(
-        conn: Conn, q: Annotated[ReportQuery, Depends(report_query)]
+        conn: Conn, principal: CurrentPrincipal, q: Annotated[ReportQuery, Depends(report_query)]
     ) -> Response:
-        body = audit.report_csv(build(conn, q))
+        body = audit.report_csv(build(conn, q, principal))
         return Response(
             content=body,
             media_type="text/csv; charset=utf-8",
@@ -187,7 +198,11 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         settings,
         title="audit_service",
         description=DESCRIPTION,
-        routers=[about, plans, logs],
+        routers=[
+            about,
+            Protected(plans, roles=("governance",), audited=True),
+            Protected(logs, roles=("governance", "admin"), audited=True),
+        ],
         on_startup=on_startup,
         domain_errors=[audit.AuditError],
     )

@@ -12,12 +12,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
 from psycopg_pool import ConnectionPool
 
-from services.common import db, kafka_admin
+from services.common import access_log, db, kafka_admin
+from services.common.auth import Protected, current_principal, install_verifier, require_roles
 from services.common.health import ReadinessProbe, health_router
 from services.common.http_errors import install_error_handlers
 from services.common.settings import CommonSettings
@@ -55,7 +56,7 @@ def create_service_app(
     *,
     title: str,
     description: str,
-    routers: Iterable[APIRouter] = (),
+    routers: Iterable[APIRouter | Protected] = (),
     on_startup: Callable[[ServiceState], None] | None = None,
     on_shutdown: Callable[[ServiceState], None] | None = None,
     domain_errors: Iterable[type[Exception]] = (),
@@ -67,6 +68,11 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.pool = db.open_pool(settings, wait=False)
         pool = state.pool
+        try:
+            with pool.connection(timeout=10) as conn:
+                db.apply_schema(conn, "access_log", access_log.DDL)
+        except Exception as exc:  # a down database must not stop start-up; /readyz says
+            log.warning("access_log schema not applied at start-up (%s)", type(exc).__name__)
         state.probe = ReadinessProbe(
             {"postgres": lambda: db.ping(pool), "kafka": _kafka_check(settings)}
         )
@@ -89,9 +95,17 @@ def create_service_app(
             raise RuntimeError("service not started")
         return state.probe
 
+    # Open: health, readiness, metrics and the API docs. Everything else needs a bearer token.
     app.include_router(health_router(settings.service_name, probe))
-    for router in routers:
-        app.include_router(router)
+    verifier = install_verifier(app, settings)
+    if verifier.source() == "dev_hs256":
+        log.warning("bearer tokens are verified with the local/dev HS256 secret")
+    for item in (*routers, Protected(access_log.access_log_router())):
+        guarded = item if isinstance(item, Protected) else Protected(item)
+        deps = [Depends(require_roles(*guarded.roles) if guarded.roles else current_principal)]
+        if guarded.audited:
+            deps.append(Depends(access_log.record_access))
+        app.include_router(guarded.router, dependencies=deps)
 
     @app.middleware("http")
     async def metrics_middleware(request: Request, call_next: Any) -> Any:

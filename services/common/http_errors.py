@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from contracts.errors import ContractError, field_path
+from services.common.auth import AuthError
 
 
 class ViolationOut(BaseModel):
@@ -31,6 +32,8 @@ class ErrorBody(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No, or no valid, bearer token"},
+    403: {"model": ErrorBody, "description": "The token's roles or scope do not allow this"},
     404: {"model": ErrorBody, "description": "No such plan or incident"},
     409: {"model": ErrorBody, "description": "Version conflict or idempotency key reused"},
     422: {"model": ErrorBody, "description": "A field broke a named rule"},
@@ -57,6 +60,14 @@ def install_error_handlers(app: FastAPI, domain_errors: Iterable[type[Exception]
         return JSONResponse(
             status_code=422,
             content=_body([(v.field, v.rule, v.message) for v in exc.violations]),
+        )
+
+    @app.exception_handler(AuthError)
+    async def auth_error(_: Request, exc: AuthError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status,
+            content=_body([(exc.field, exc.rule, exc.message)]),
+            headers=exc.headers,
         )
 
     async def domain_error(_: Request, exc: Exception) -> JSONResponse:

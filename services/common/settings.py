@@ -65,6 +65,33 @@ class CommonSettings(BaseSettings):
     pg_pool_min_size: int = Field(2, ge=1, description="Connections kept open in the pool.")
     pg_pool_max_size: int = Field(20, ge=1, description="Most connections the pool may open.")
 
+    # --- authentication: OAuth2 bearer JWTs (services/common/auth.py) ------------------------
+    auth_issuer: str = Field(
+        "safetyplan-local",
+        description="Expected `iss` of bearer tokens: your identity provider's issuer.",
+    )
+    auth_audience: str = Field(
+        "safetyplan", description="Expected `aud` of bearer tokens (this platform's API)."
+    )
+    auth_jwks: str | None = Field(
+        None,
+        description="JWKS of the token issuer (https URL or file path; RS256/ES256 keys by "
+        "`kid`). When set, it is the only key source.",
+    )
+    auth_public_key_file: str | None = Field(
+        None,
+        description="PEM public key (RS256 or ES256) that verifies bearer tokens, used when "
+        "no JWKS is set.",
+    )
+    auth_dev_hs256_secret: SecretStr | None = Field(
+        SecretStr("safetyplan-local-dev-only-hs256-secret-not-for-production"),
+        description="Local/dev only: HS256 shared secret for bearer tokens, used only when "
+        "neither a JWKS nor a public key is set.",
+    )
+    auth_leeway_seconds: int = Field(
+        30, ge=0, le=300, description="Clock skew allowed when checking exp, iat and nbf."
+    )
+
     # --- process -----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level; logs never carry personal data at any level."

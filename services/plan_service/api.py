@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
 from services.common.app import ServiceState, create_service_app
+from services.common.auth import Protected
 from services.common.db import apply_schema
 from services.common.http_errors import ERROR_RESPONSES
 from services.common.settings import CommonSettings
@@ -70,15 +71,15 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         return parts["read_model"]  # type: ignore[return-value]
 
     about = APIRouter(tags=["about"])
+    outcomes = APIRouter(tags=["submissions"])
 
     @about.get("/", response_model=About, summary="What this service is")
     def root() -> About:
         return About(service=settings.service_name, description=DESCRIPTION, docs="/docs")
 
-    @about.get(
+    @outcomes.get(
         "/submissions/{correlation_id}",
         response_model=list[submissions.SubmissionOutcome],
-        tags=["submissions"],
         summary="The outcome of commands submitted on Kafka, by correlation id",
         responses=ERROR_RESPONSES,
     )
@@ -92,7 +93,12 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         settings,
         title="plan_service",
         description=DESCRIPTION,
-        routers=[about, command_router(commands), read_router(store, model)],
+        routers=[
+            about,
+            Protected(command_router(commands), roles=("clinical_app",)),
+            Protected(read_router(store, model), roles=("clinician", "clinical_app"), audited=True),
+            Protected(outcomes, roles=("clinical_app", "admin"), audited=True),
+        ],
         on_startup=startup,
         on_shutdown=shutdown,
         domain_errors=(DomainError,),

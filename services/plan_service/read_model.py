@@ -138,6 +138,7 @@ class PlanReadModel:
     def search(
         self,
         *,
+        units: Sequence[str] | None = None,
         provider: str | None = None,
         unit: str | None = None,
         status: str | None = None,
@@ -152,6 +153,9 @@ class PlanReadModel:
             if value is not None:
                 where.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
                 args.append(value)
+        if units is not None:  # a caller's scope: plans whose unit or ward is one of these
+            where.append(sql.SQL("(unit = ANY(%s) OR ward = ANY(%s))"))
+            args += [list(units), list(units)]
         if review_due_by is not None:
             where.append(sql.SQL("next_review_due <= %s AND status = 'open'"))
             args.append(review_due_by)

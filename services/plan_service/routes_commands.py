@@ -1,22 +1,26 @@
 """HTTP routes for commands: one endpoint per command, all through PlanCommands.execute.
 
 Endpoints are generated from one table so every command gets the same headers (Idempotency-Key,
-Expected-Version, actor), the same responses and an example in the OpenAPI document.
+Expected-Version, X-On-Behalf-Of), the same responses and an example in the OpenAPI document.
+Who acts comes from the bearer token, never from a header: the actor is the token's `sub` in its
+`actor_role`, and the submitting system is its `system` claim.
 """
 
 import inspect
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from contracts import commands as c
 from contracts import examples
 from contracts.common import CommandPayload, StreamType
 from contracts.envelope import Actor
+from services.common.auth import Principal, current_principal, forbidden
 from services.common.http_errors import ERROR_RESPONSES
 from services.plan_service.command_context import build_context, command_id_for, fingerprint
 from services.plan_service.handlers import CommandResult, PlanCommands
@@ -73,6 +77,23 @@ def _out(result: CommandResult) -> CommandOut:
     )
 
 
+ACTOR_ID = re.compile(r"^[A-Za-z0-9._:@/-]{1,128}$")
+CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def submitter(principal: Principal) -> tuple[str, str, str]:
+    """(actor id, actor role, submitting system) from the token; 403 when a claim is unusable."""
+    claims = (
+        ("sub", principal.subject, ACTOR_ID),
+        ("actor_role", principal.actor_role, CODE),
+        ("system", principal.system, CODE),
+    )
+    for claim, value, pattern in claims:
+        if value is None or not pattern.fullmatch(value):
+            raise forbidden(f"token.{claim}", "claim_for_commands", "the token cannot submit")
+    return principal.subject, str(principal.actor_role), str(principal.system)
+
+
 def _example(model: type[CommandPayload]) -> dict[str, Any] | None:
     """A realistic request body, taken from the contract's example events."""
     for envelope in (*examples.plan_stream(), *examples.incident_stream()):
@@ -106,10 +127,8 @@ def _add_route(
     def endpoint(request: Request, response: Response, **kw: Any) -> CommandOut:
         payload: CommandPayload = kw["body"]
         stream_id: uuid.UUID | None = kw.get("stream_id")
-        system = kw["x_submitting_system"]
-        actor = Actor(
-            id=kw["x_actor_id"], role=kw["x_actor_role"], on_behalf_of=kw["x_on_behalf_of"]
-        )
+        actor_id, actor_role, system = submitter(kw["principal"])
+        actor = Actor(id=actor_id, role=actor_role, on_behalf_of=kw["x_on_behalf_of"])
         ctx = build_context(
             command_id=command_id_for(system, kw["idempotency_key"]),
             fingerprint=fingerprint(path, stream_id, payload),
@@ -182,30 +201,19 @@ def _add_route(
             ],
             None,
         ),
-        _kw(
-            "x_actor_id",
-            Annotated[
-                str,
-                Header(
-                    alias="X-Actor-Id",
-                    min_length=1,
-                    max_length=128,
-                    pattern=r"^[A-Za-z0-9._:@/-]+$",
-                ),
-            ],
-        ),
-        _kw(
-            "x_actor_role",
-            Annotated[str, Header(alias="X-Actor-Role", pattern=r"^[a-z][a-z0-9_]{0,63}$")],
-        ),
+        _kw("principal", Annotated[Principal, Depends(current_principal)]),
         _kw(
             "x_on_behalf_of",
-            Annotated[str | None, Header(alias="X-On-Behalf-Of", max_length=128)],
+            Annotated[
+                str | None,
+                Header(
+                    alias="X-On-Behalf-Of",
+                    max_length=128,
+                    pattern=r"^[A-Za-z0-9._:@/-]+$",
+                    description="Pseudonymous id of the person acted for, if any.",
+                ),
+            ],
             None,
-        ),
-        _kw(
-            "x_submitting_system",
-            Annotated[str, Header(alias="X-Submitting-System", pattern=r"^[a-z][a-z0-9_]{0,63}$")],
         ),
         _kw(
             "x_correlation_id", Annotated[uuid.UUID | None, Header(alias="X-Correlation-Id")], None

@@ -1,6 +1,7 @@
 """HTTP routes for reading plans and incidents: the plan now, at a past version or moment, and
 its event history (from the event store: strongly consistent), plus lists and searches (from the
-Kafka-fed read model)."""
+Kafka-fed read model). Each read is limited to the caller's scope (``access``) and recorded in
+the access log by the router's dependencies (``create_service_app``)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from services.common.auth import CurrentPrincipal, Principal
 from services.common.http_errors import ERROR_RESPONSES
 from services.plan_service import plan_document
+from services.plan_service.access import ensure_may_read, list_scope
 from services.plan_service.domain.errors import NotFound, RuleViolation
 from services.plan_service.read_model import PlanReadModel, PlanSummary
 from services.plan_service.store import PlanStore, envelopes_as_of, stored_envelopes
@@ -54,6 +57,7 @@ def read_router(
         summary="The plan now, at a past version, or as recorded at a past moment",
     )
     def get_plan(
+        principal: CurrentPrincipal,
         plan_id: uuid.UUID,
         version: int | None = Query(None, ge=1, description="Stream version to read up to."),
         at: datetime | None = Query(None, description="Read the plan as recorded at this time."),
@@ -66,6 +70,7 @@ def read_router(
             events = list(stored_envelopes(store(), plan_id, upto_version=version))
         if not events or events[0].stream_type != "safety_plan":
             raise NotFound("plan_id", "plan_exists", "no such plan (at that time)")
+        ensure_may_read(principal, events, "plan_id")
         return plan_document.fold(events)
 
     @router.get(
@@ -74,8 +79,8 @@ def read_router(
         tags=["plans"],
         summary="The plan's event history, as written (hash-chained)",
     )
-    def plan_events(plan_id: uuid.UUID) -> EventsOut:
-        return _history(store(), plan_id, "safety_plan")
+    def plan_events(principal: CurrentPrincipal, plan_id: uuid.UUID) -> EventsOut:
+        return _history(store(), plan_id, "safety_plan", principal)
 
     @router.get(
         "/incidents/{incident_id}/events",
@@ -83,8 +88,8 @@ def read_router(
         tags=["incidents"],
         summary="The incident record's event history, as written (hash-chained)",
     )
-    def incident_events(incident_id: uuid.UUID) -> EventsOut:
-        return _history(store(), incident_id, "use_of_force_incident")
+    def incident_events(principal: CurrentPrincipal, incident_id: uuid.UUID) -> EventsOut:
+        return _history(store(), incident_id, "use_of_force_incident", principal)
 
     @router.get(
         "/plans",
@@ -93,6 +98,7 @@ def read_router(
         summary="List and search plans (read model, fed from Kafka)",
     )
     def list_plans(
+        principal: CurrentPrincipal,
         provider: str | None = Query(None, description="Provider ODS code"),
         unit: str | None = Query(None, description="Unit name"),
         status: str | None = Query(None, pattern="^(open|closed)$"),
@@ -102,6 +108,7 @@ def read_router(
         offset: int = Query(0, ge=0),
     ) -> list[PlanSummary]:
         return read_model().search(
+            units=list_scope(principal),
             provider=provider,
             unit=unit,
             status=status,
@@ -114,8 +121,11 @@ def read_router(
     return router
 
 
-def _history(store: PlanStore, stream_id: uuid.UUID, stream_type: str) -> EventsOut:
+def _history(
+    store: PlanStore, stream_id: uuid.UUID, stream_type: str, principal: Principal
+) -> EventsOut:
     events = list(stored_envelopes(store, stream_id))
     if not events or events[0].stream_type != stream_type:
         raise NotFound("stream_id", "stream_exists", "no such plan or incident")
+    ensure_may_read(principal, events, "stream_id")
     return EventsOut(stream_id=stream_id, events=[e.model_dump(mode="json") for e in events])

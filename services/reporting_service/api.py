@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from contracts.common import format_utc
 from services.common.app import ServiceState, create_service_app
+from services.common.auth import CurrentPrincipal, Principal, Protected, forbidden
 from services.common.consumer import OFFSETS_DDL
 from services.common.db import apply_schema
 from services.common.http_errors import ERROR_RESPONSES
@@ -197,8 +198,20 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
     def root() -> About:
         return About(service=settings.service_name, description=DESCRIPTION, docs="/docs")
 
-    def report(kind: reports.Kind, query: ReportQuery) -> reports.Built:
-        return reports.build(pool(), settings, kind, query.scope, query.period, query.as_of)
+    def report(kind: reports.Kind, query: ReportQuery, principal: Principal) -> reports.Built:
+        """Regulators read every provider; governance its own (the token's `provider`). Names,
+        NHS numbers and narratives only with the token's `identifiable: true`."""
+        if not principal.has("regulator") and query.scope.provider != principal.provider:
+            raise forbidden("provider", "own_provider", "the token's provider does not cover this")
+        return reports.build(
+            pool(),
+            settings,
+            kind,
+            query.scope,
+            query.period,
+            query.as_of,
+            identifiable=principal.identifiable,
+        )
 
     @router.get(
         "/section6",
@@ -206,8 +219,11 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         responses=CSV_RESPONSE,
         summary="Section 6 records: every s.6(5) item, amendments, completeness",
     )
-    def section6_report(request: Request, query: Annotated[ReportQuery, Depends()]) -> Response:
-        return _respond(report("section6", query), _csv_wanted(request, query), "section6")
+    def section6_report(
+        request: Request, principal: CurrentPrincipal, query: Annotated[ReportQuery, Depends()]
+    ) -> Response:
+        built = report("section6", query, principal)
+        return _respond(built, _csv_wanted(request, query), "section6")
 
     @router.get(
         "/statistics",
@@ -215,8 +231,11 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         responses=CSV_RESPONSE,
         summary="NHS England-style statistics with disclosure control",
     )
-    def statistics_report(request: Request, query: Annotated[ReportQuery, Depends()]) -> Response:
-        return _respond(report("statistics", query), _csv_wanted(request, query), "statistics")
+    def statistics_report(
+        request: Request, principal: CurrentPrincipal, query: Annotated[ReportQuery, Depends()]
+    ) -> Response:
+        built = report("statistics", query, principal)
+        return _respond(built, _csv_wanted(request, query), "statistics")
 
     @router.get(
         "/concordance",
@@ -224,8 +243,11 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         responses=CSV_RESPONSE,
         summary="Each use of force against the plan version in force",
     )
-    def concordance_report(request: Request, query: Annotated[ReportQuery, Depends()]) -> Response:
-        return _respond(report("concordance", query), _csv_wanted(request, query), "concordance")
+    def concordance_report(
+        request: Request, principal: CurrentPrincipal, query: Annotated[ReportQuery, Depends()]
+    ) -> Response:
+        built = report("concordance", query, principal)
+        return _respond(built, _csv_wanted(request, query), "concordance")
 
     @router.get(
         "/mhsds",
@@ -235,6 +257,7 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
     )
     def mhsds_report(
         request: Request,
+        principal: CurrentPrincipal,
         query: Annotated[ReportQuery, Depends()],
         table: Literal["MHS505", "MHS515"] = "MHS505",
     ) -> Response:
@@ -243,7 +266,8 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
             if table == "MHS505"
             else "MHS515RestrictiveInterventType"
         )
-        return _respond(report("mhsds", query), _csv_wanted(request, query), "mhsds", name)
+        built = report("mhsds", query, principal)
+        return _respond(built, _csv_wanted(request, query), "mhsds", name)
 
     @router.get(
         "/provenance",
@@ -342,7 +366,11 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         settings,
         title="reporting_service",
         description=DESCRIPTION,
-        routers=[about, router, admin],
+        routers=[
+            about,
+            Protected(router, roles=("regulator", "governance"), audited=True),
+            Protected(admin, roles=("admin",), audited=True),
+        ],
         on_startup=on_startup,
         domain_errors=[ReportError],
     )

@@ -126,13 +126,17 @@ def build(
     scope: Scope,
     period: Period,
     as_of_text: str | None,
+    identifiable: bool = True,
 ) -> Built:
-    """One report from one REPEATABLE READ snapshot (offsets and rows agree)."""
+    """One report from one REPEATABLE READ snapshot (offsets and rows agree). Without
+    ``identifiable``, section 6 entries lose names, NHS numbers and narratives before hashing."""
     with pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         as_of = provenance.resolve_as_of(cur, as_of_text)
         body = BUILDERS[kind](cur, settings, scope, period, as_of)
         prov = provenance.compute(cur, as_of)
+    if kind == "section6" and not identifiable:
+        body = {**body, "incidents": [section6.without_identifiers(i) for i in body["incidents"]]}
     report = {"kind": kind, "scope": scope.describe(), "period": period.describe(), **body}
     document = {
         "report": report,

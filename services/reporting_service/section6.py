@@ -216,3 +216,58 @@ def csv_row(item: dict[str, Any]) -> dict[str, Any]:
         "amended_fields": " ".join(item["amended_fields"]),
         **{k: item["s6"][k] for k in CSV_COLUMNS[5:]},
     }
+
+
+WITHHELD = (
+    "e_patient_name",
+    "g_consistent_identifier",
+    "f_description",
+    "m_outcome",
+    "o_efforts_to_avoid_force",
+    "o_no_efforts_reason",
+    "p_notification_not_sent_reason",
+)
+WITHHELD_IN_LISTS = {
+    "h_staff": ("name",),
+    "i_non_staff": ("reason",),
+    "j_mental_disorders": ("description",),
+    "n_injuries": ("description",),
+    "p_notifications": ("recipient_name", "relationship"),
+}
+
+
+def _blank(entry: Any, fields: tuple[str, ...]) -> Any:
+    if not isinstance(entry, dict):
+        return None  # a free-text list entry
+    return {k: (None if k in fields else v) for k, v in entry.items()}
+
+
+def without_identifiers(item: dict[str, Any]) -> dict[str, Any]:
+    """The entry for a reader without identifiable access: names, the NHS number and free-text
+    narratives become null (the date of birth is never in the report); codes, times, force types
+    and completeness stay. ``withheld`` names what was removed."""
+    s6 = dict(item["s6"])
+    for key in WITHHELD:
+        s6[key] = None
+    for key, fields in WITHHELD_IN_LISTS.items():
+        if isinstance(s6.get(key), list):
+            s6[key] = [_blank(e, fields) for e in s6[key]]
+    s6["a_reason"] = {**s6["a_reason"], "detail": None}
+    s6["b_place"] = {**s6["b_place"], "location_detail": None}
+    amendments = [
+        {
+            **a,
+            "reason": None,
+            "changes": [{"path": c.get("path")} for c in a["changes"]],
+        }
+        for a in item["amendments"]
+    ]
+    withheld = [
+        *WITHHELD,
+        *(f"{k}[].{f}" for k, fs in WITHHELD_IN_LISTS.items() for f in fs),
+        "a_reason.detail",
+        "b_place.location_detail",
+        "amendments[].reason",
+        "amendments[].changes[].values",
+    ]
+    return {**item, "s6": s6, "amendments": amendments, "withheld": sorted(withheld)}

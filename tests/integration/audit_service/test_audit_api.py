@@ -11,6 +11,7 @@ from contracts.merkle import verify_inclusion
 from services.audit_service.api import create_app
 from services.audit_service.settings import AuditServiceSettings
 from services.common.settings import CommonSettings
+from tests.auth_tokens import governance
 from tests.integration.audit_service.builders import co_produced, produce
 from tests.integration.audit_service.test_audit_projection import close, run_to_end
 
@@ -42,7 +43,7 @@ def test_the_api_answers_who_was_involved_and_proves_an_event_is_in_the_log(
     events = [e for p in plans for e in p.events]
     produce(own, events)
     close(run_to_end(own, len(events)))
-    with TestClient(create_app(own)) as client:
+    with TestClient(create_app(own), headers=governance("RXX")) as client:
         audit = client.get(
             f"/audit/plans/{plans[0].plan_id}", params={"as_of": "2025-03-01T00:00:00Z"}
         )

@@ -11,12 +11,9 @@ from fastapi.testclient import TestClient
 from services.common.settings import CommonSettings
 from services.plan_service.api import create_app
 from services.plan_service.settings import PlanServiceSettings
+from tests.auth_tokens import ward_app
 
-HEADERS = {
-    "X-Actor-Id": "staff-0042",
-    "X-Actor-Role": "nurse",
-    "X-Submitting-System": "ward_app",
-}
+HEADERS = ward_app()  # the token says who acts (staff-0042, nurse) and from where (ward_app)
 
 
 @pytest.fixture
@@ -28,7 +25,7 @@ def plan_settings(settings: CommonSettings) -> PlanServiceSettings:
 
 @pytest.fixture
 def client(plan_settings: PlanServiceSettings) -> Iterator[TestClient]:
-    with TestClient(create_app(plan_settings)) as c:
+    with TestClient(create_app(plan_settings), headers=HEADERS) as c:
         yield c
 
 

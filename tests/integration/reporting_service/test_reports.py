@@ -20,6 +20,7 @@ from services.reporting_service.api import create_app
 from services.reporting_service.scope import Period, Scope
 from services.reporting_service.settings import ReportingServiceSettings
 from services.reporting_service.workers import make_consumer
+from tests.auth_tokens import bearer, regulator
 from tests.integration.reporting_service import events as ev
 
 T = ev.T
@@ -196,7 +197,9 @@ def test_the_http_api_serves_csv_bed_day_rates_holds_and_named_errors(
     own: ReportingServiceSettings, consumer: TransactionalConsumer
 ) -> None:
     catch_up(consumer, ev.produce(own, scenario()))
-    with TestClient(create_app(own)) as client:
+    with TestClient(
+        create_app(own), headers=bearer("regulator", "admin", identifiable=True)
+    ) as client:
         query = {"from_date": "2025-01-01", "to_date": "2025-12-31", "provider": "RXX"}
         put = client.put(
             "/bed-days",
@@ -251,3 +254,34 @@ def test_the_http_api_serves_csv_bed_day_rates_holds_and_named_errors(
         assert lifted.status_code == 200
         due = client.get("/retention/due", params=far).json()["records"]
         assert str(INCIDENT_A) in {r["incident_id"] for r in due}
+
+
+def test_a_regulator_without_identifiable_access_gets_section6_without_direct_identifiers(
+    own: ReportingServiceSettings, consumer: TransactionalConsumer
+) -> None:
+    catch_up(consumer, ev.produce(own, scenario()))
+    query = {"from_date": "2025-01-01", "to_date": "2025-12-31", "provider": "RXX"}
+    with TestClient(create_app(own)) as client:
+        full = client.get("/reports/section6", params=query, headers=regulator(identifiable=True))
+        plain = client.get("/reports/section6", params=query, headers=regulator())
+        plain_csv = client.get(
+            "/reports/section6", params={**query, "format": "csv"}, headers=regulator()
+        )
+    assert full.status_code == plain.status_code == plain_csv.status_code == 200
+    for personal in ("Test Person", "Jo Staff", "Sam Sample", "Held.", "Calm.", "Talked."):
+        assert personal in full.text, personal
+        assert personal not in plain.text, personal
+        assert personal not in plain_csv.text, personal
+    nhs_numbers = [i["s6"]["g_consistent_identifier"] for i in full.json()["report"]["incidents"]]
+    assert any(nhs_numbers)
+    assert not any(n in plain.text for n in nhs_numbers if n)
+    incidents = plain.json()["report"]["incidents"]
+    assert len(incidents) == len(full.json()["report"]["incidents"])
+    first = incidents[0]
+    assert {"e_patient_name", "g_consistent_identifier", "f_description"} <= set(first["withheld"])
+    assert first["s6"]["c_force_types"]  # what happened stays: codes, times, completeness
+    assert "complete" in first["completeness"]
+    # the hash covers what this reader received
+    assert plain.headers["x-report-sha256"] == plain.json()["report_sha256"]
+    assert plain.json()["report_sha256"] != full.json()["report_sha256"]
+    assert plain.json()["provenance"] == full.json()["provenance"]
