@@ -194,7 +194,33 @@ bearer = HTTPBearer(
 )
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_key_configuration(settings: CommonSettings) -> None:
+    """Refuse to serve beyond loopback with the HS256 secret that ships in the code.
+
+    That secret is public (it is in this repository), so anyone could mint tokens with it: a
+    service reachable from other hosts needs a JWKS, a public key, or a secret of its own.
+    """
+    from services.common.settings import CommonSettings as Defaults
+
+    default = Defaults.model_fields["auth_dev_hs256_secret"].default
+    secret = settings.auth_dev_hs256_secret
+    using_built_in = (
+        TokenVerifier(settings).source() == "dev_hs256"
+        and secret is not None
+        and secret.get_secret_value() == default.get_secret_value()
+    )
+    if using_built_in and settings.http_host not in LOOPBACK_HOSTS:
+        raise RuntimeError(
+            "SAFETYPLAN_HTTP_HOST is not loopback but no token key is configured: set "
+            "SAFETYPLAN_AUTH_JWKS or SAFETYPLAN_AUTH_PUBLIC_KEY_FILE (see deploy/README.md)"
+        )
+
+
 def install_verifier(app: FastAPI, settings: CommonSettings) -> TokenVerifier:
+    check_key_configuration(settings)
     verifier = TokenVerifier(settings)
     app.state.token_verifier = verifier
     return verifier

@@ -127,3 +127,16 @@ def test_the_cli_prints_a_token_the_services_accept(capsys: pytest.CaptureFixtur
     principal = TokenVerifier(SETTINGS).verify(token)
     assert principal.units == ("Oak Ward", "Birch Ward")
     assert jwt.decode(token, options={"verify_signature": False})["exp"] <= time.time() + 61
+
+
+def test_a_service_reachable_beyond_loopback_refuses_the_built_in_dev_secret() -> None:
+    from pydantic import SecretStr
+
+    from services.common.auth import check_key_configuration
+    from services.common.settings import CommonSettings
+
+    check_key_configuration(CommonSettings())  # loopback: the local stack may use it
+    with pytest.raises(RuntimeError, match="no token key is configured"):
+        check_key_configuration(CommonSettings(http_host="api.example.org"))
+    own = SecretStr("a-secret-of-this-deployment-only-0123456789")
+    check_key_configuration(CommonSettings(http_host="api.example.org", auth_dev_hs256_secret=own))
