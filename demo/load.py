@@ -180,7 +180,7 @@ def main() -> int:
             str(plan.get("stream_version", "-")),
             str(plan.get("current_version", "-")),
             str(plan.get("open_dissents", "-")),
-            str(plan.get("next_review_due", "-")),
+            str(plan.get("next_review_due") or "-"),
         )
     console.print(table)
     console.print(
