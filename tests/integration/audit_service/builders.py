@@ -12,7 +12,6 @@ from uuid import UUID, uuid5
 
 from contracts import plan_content as pc
 from contracts import plan_events as pe
-from contracts import topics
 from contracts.codes import (
     AttendanceMode,
     ContributionMode,
@@ -24,9 +23,8 @@ from contracts.codes import (
 )
 from contracts.common import CareSetting, EventPayload, PersonDetails
 from contracts.envelope import Actor, EventEnvelope, seal
-from contracts.registry import encode_event
-from services.common.kafka_client import make_producer
 from services.common.settings import CommonSettings
+from tests.event_streams import produce_events
 
 NS = UUID("5a0c7d2e-3b1f-4f7e-9a51-2c4d6e8f0a13")
 T0 = datetime(2025, 2, 3, 9, 0, tzinfo=UTC)
@@ -208,17 +206,5 @@ def tampered(events: list[EventEnvelope[Any]], index: int) -> list[EventEnvelope
     return [*events[:index], event.model_copy(update={"payload": changed}), *events[index + 1 :]]
 
 
-def produce(settings: CommonSettings, events: list[EventEnvelope[Any]]) -> None:
-    producer = make_producer(settings)
-    futures = [
-        producer.send(
-            topics.event_topic(e.stream_type, settings.topic_prefix),
-            key=topics.record_key(e.stream_id),
-            value=encode_event(e),
-        )
-        for e in events
-    ]
-    producer.flush()
-    for f in futures:
-        f.get(timeout=30)
-    producer.close()
+def produce(settings: CommonSettings, events: list[EventEnvelope[Any]]) -> int:
+    return produce_events(settings, events)

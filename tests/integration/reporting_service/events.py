@@ -10,7 +10,6 @@ from contracts import incident_events as ie
 from contracts import incident_parts as ip
 from contracts import plan_content as pc
 from contracts import plan_events as pe
-from contracts import topics
 from contracts.codes import (
     AttendanceMode,
     ContributionMode,
@@ -23,9 +22,8 @@ from contracts.codes import (
 )
 from contracts.common import CareSetting, EventPayload, PersonDetails
 from contracts.envelope import Actor, EventEnvelope, seal
-from contracts.registry import encode_event
-from services.common.kafka_client import make_producer
 from services.common.settings import CommonSettings
+from tests.event_streams import produce_events
 
 NS = UUID("0c8f4c1e-5d36-4e43-9a64-7e2d3f0a9b11")
 SETTING = CareSetting(provider_ods_code="RXX", site_ods_code="RXX01", unit_name="Oak Unit")
@@ -261,17 +259,4 @@ def incident_stream(
 
 
 def produce(settings: CommonSettings, events: list[EventEnvelope[Any]]) -> int:
-    producer = make_producer(settings)
-    futures = [
-        producer.send(
-            topics.event_topic(e.stream_type, settings.topic_prefix),
-            key=topics.record_key(e.stream_id),
-            value=encode_event(e),
-        )
-        for e in events
-    ]
-    producer.flush()
-    for f in futures:
-        f.get(timeout=30)
-    producer.close()
-    return len(events)
+    return produce_events(settings, events)
