@@ -13,24 +13,13 @@ import threading
 from psycopg_pool import ConnectionPool
 
 from services.audit_service.projection import AuditProjection
-from services.audit_service.settings import AuditServiceSettings
-from services.common.consumer import TransactionalConsumer
-from services.common.db import open_pool
+from services.common.consumer import TransactionalConsumer, projection_consumer, run_projection
 from services.common.settings import CommonSettings
 
 
 def make_consumer(settings: CommonSettings, pool: ConnectionPool) -> TransactionalConsumer:
-    max_records = (
-        settings.consumer_max_poll_records if isinstance(settings, AuditServiceSettings) else 2000
-    )
-    return TransactionalConsumer(
-        settings, AuditProjection(settings), pool, max_poll_records=max_records
-    )
+    return projection_consumer(settings, AuditProjection(settings), pool)
 
 
 def run_consumer(settings: CommonSettings, stop: threading.Event) -> None:
-    pool = open_pool(settings)
-    try:
-        make_consumer(settings, pool).run_until(stop)
-    finally:
-        pool.close()
+    run_projection(settings, AuditProjection, stop)

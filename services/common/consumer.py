@@ -29,7 +29,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from prometheus_client import Counter, Histogram
 from psycopg_pool import ConnectionPool
 
-from services.common.db import apply_schema
+from services.common.db import apply_schema, open_pool
 from services.common.kafka_client import dlq_headers, make_producer
 from services.common.settings import CommonSettings
 
@@ -416,3 +416,25 @@ def run_in_thread(consumer: TransactionalConsumer, name: str | None = None) -> t
     )
     thread.start()
     return thread
+
+
+def projection_consumer(
+    settings: CommonSettings, projection: Projection, pool: ConnectionPool, **options: Any
+) -> TransactionalConsumer:
+    """A consumer for a service's projection, with that service's batch size when it has one
+    (`consumer_max_poll_records` on its settings class)."""
+    options.setdefault("max_poll_records", getattr(settings, "consumer_max_poll_records", 2000))
+    return TransactionalConsumer(settings, projection, pool, **options)
+
+
+def run_projection(
+    settings: CommonSettings,
+    make_projection: Callable[[CommonSettings], Projection],
+    stop: threading.Event,
+) -> None:
+    """The whole life of a projection worker process: pool, consumer, run until stopped."""
+    pool = open_pool(settings)
+    try:
+        projection_consumer(settings, make_projection(settings), pool).run_until(stop)
+    finally:
+        pool.close()

@@ -7,7 +7,7 @@ import threading
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 
-from services.common.consumer import TransactionalConsumer
+from services.common.consumer import TransactionalConsumer, run_projection
 from services.common.db import open_pool
 from services.common.settings import CommonSettings
 from services.plan_service.handlers import PlanCommands
@@ -31,10 +31,7 @@ def run_relay(settings: CommonSettings, stop: threading.Event) -> None:
 
 
 def run_read_model(settings: CommonSettings, stop: threading.Event) -> None:
-    pool = open_pool(settings)
-    consumer = TransactionalConsumer(settings, PlanProjection(settings), pool)
-    consumer.run_until(stop)
-    pool.close()
+    run_projection(settings, PlanProjection, stop)
 
 
 def run_submissions(settings: CommonSettings, stop: threading.Event) -> None:

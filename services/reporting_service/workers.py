@@ -12,27 +12,14 @@ import threading
 
 from psycopg_pool import ConnectionPool
 
-from services.common.consumer import TransactionalConsumer
-from services.common.db import open_pool
+from services.common.consumer import TransactionalConsumer, projection_consumer, run_projection
 from services.common.settings import CommonSettings
 from services.reporting_service.projection import ReportingProjection
-from services.reporting_service.settings import ReportingServiceSettings
 
 
 def make_consumer(settings: CommonSettings, pool: ConnectionPool) -> TransactionalConsumer:
-    max_records = (
-        settings.consumer_max_poll_records
-        if isinstance(settings, ReportingServiceSettings)
-        else 2000
-    )
-    return TransactionalConsumer(
-        settings, ReportingProjection(settings), pool, max_poll_records=max_records
-    )
+    return projection_consumer(settings, ReportingProjection(settings), pool)
 
 
 def run_consumer(settings: CommonSettings, stop: threading.Event) -> None:
-    pool = open_pool(settings)
-    try:
-        make_consumer(settings, pool).run_until(stop)
-    finally:
-        pool.close()
+    run_projection(settings, ReportingProjection, stop)
