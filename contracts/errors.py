@@ -112,9 +112,14 @@ class ContractError(ValueError):
 
 
 def field_path(loc: Iterable[int | str], prefix: str = "") -> str:
-    """Render a pydantic location as `a.b[0].c`; discriminator tags (str after a union) are kept."""
+    """Render a pydantic location as `a.b[0].c`; discriminator tags (str after a union) are kept.
+
+    Except the personal-data union's tags (`§...`, `contracts.personal_data`): they name no field.
+    """
     path = prefix
     for part in loc:
+        if isinstance(part, str) and part.startswith("§"):
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:

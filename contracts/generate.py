@@ -20,6 +20,7 @@ import yaml
 
 from contracts import topics
 from contracts.commands import COMMANDS, command_json_schema
+from contracts.erasure import PersonErasedNotice
 from contracts.examples import example_commands, example_events
 from contracts.registry import EVENTS, encode_event, event_json_schema
 
@@ -136,6 +137,25 @@ def asyncapi_document() -> dict[str, Any]:
     }
     channel_messages[topics.SUBMISSIONS_DLQ]["rejected_command"] = {
         "$ref": "#/components/messages/rejected_command"
+    }
+    messages["person_erased"] = {
+        "name": "person_erased",
+        "title": "Erasure notice",
+        "summary": (PersonErasedNotice.__doc__ or "").strip().splitlines()[0],
+        "contentType": topics.CONTENT_TYPE_JSON,
+        "payload": {
+            "schemaFormat": "application/schema+json;version=draft-2020-12",
+            "schema": PersonErasedNotice.model_json_schema(),
+        },
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "Person id (pseudonymous)."},
+                "bindingVersion": "0.5.0",
+            }
+        },
+    }
+    channel_messages[topics.ERASURES]["person_erased"] = {
+        "$ref": "#/components/messages/person_erased"
     }
     channels: dict[str, Any] = {}
     for spec in topics.TOPICS:

@@ -20,8 +20,16 @@ from contracts.common import EventPayload, VersionedPayload
 from contracts.envelope import EventEnvelope, compute_hash, envelope_dict
 from contracts.errors import ContractError
 from contracts.incident_events import INCIDENT_EVENTS
-from contracts.personal_data import paths_in_schema
+from contracts.personal_data import SEALED_CONTEXT, paths_in_schema, sealed_in_schema
 from contracts.plan_events import PLAN_EVENTS
+from contracts.sealed_values import (
+    KeyLookup,
+    Tree,
+    map_personal,
+    open_tokens,
+    seal_payload,
+    tree_of,
+)
 from contracts.upcasters import contribution_made_v1_to_v2
 from contracts.versioning import (
     MAX_MESSAGE_BYTES,
@@ -64,6 +72,7 @@ def parse_event(
     upcast: bool = True,
     verify: bool = True,
     max_bytes: int = MAX_MESSAGE_BYTES,
+    keys: KeyLookup | None = None,
 ) -> EventEnvelope[Any]:
     """Read one event strictly; see the module docstring for the steps.
 
@@ -71,19 +80,50 @@ def parse_event(
     is what a hash-chain verifier needs. With upcasting, the returned envelope carries the
     current `schema_version` and payload but keeps the `hash`/`previous_hash` of the stored event:
     the hash always refers to the event as written (use `upcast=False` to re-check it).
+
+    Personal values arrive sealed (`contracts.sealed_values`). An entitled consumer passes `keys`
+    and gets them opened after the hash was checked; a value whose key was destroyed stays a
+    token (see `contracts.sealed_values.is_token`). The hash then no longer matches the returned
+    envelope: it is the hash as written.
     """
     data = decode_message(raw, max_bytes=max_bytes)
     event_type, version = EVENTS.identify(data)
-    as_written = validate_strict(envelope_model(event_type, version), data)
+    as_written = validate_strict(envelope_model(event_type, version), data, SEALED_CONTEXT)
     if verify and compute_hash(as_written) != as_written.hash:
         raise ContractError("hash", "hash_mismatch", "hash does not match the event's content")
     current = EVENTS.current_version(event_type)
-    if not upcast or version == current:
+    target = current if upcast else version
+    if keys is None and target == version:
         return as_written
-    upcast_data = envelope_dict(as_written)
-    upcast_data["payload"] = EVENTS.upcast(event_type, version, upcast_data["payload"])
-    upcast_data["schema_version"] = current
-    return validate_strict(envelope_model(event_type, current), upcast_data)
+    out = envelope_dict(as_written)
+    if keys is not None:
+        out["payload"] = _opened(out["payload"], personal_tree(event_type, version), keys)
+    if target != version:
+        out["payload"] = EVENTS.upcast(event_type, version, out["payload"])
+        out["schema_version"] = current
+    return validate_strict(envelope_model(event_type, target), out, SEALED_CONTEXT)
+
+
+def _opened(payload: dict[str, Any], tree: Tree, keys: KeyLookup) -> dict[str, Any]:
+    def open_one(value: Any) -> Any:
+        return open_tokens(value, keys, keep_unopened=True)
+
+    return map_personal(payload, tree, open_one)  # type: ignore[no-any-return]
+
+
+@cache
+def personal_tree(event_type: str, schema_version: int | None = None) -> Tree:
+    """The personal paths of an event type's payload as a nested dict (see sealed_values)."""
+    return tree_of(personal_data_paths(event_type, schema_version))
+
+
+def seal_personal(payload: VersionedPayload, key_id: str, key: bytes) -> VersionedPayload:
+    """A payload model whose personal values are sealed with the patient's key (before hashing)."""
+    if not isinstance(payload, EventPayload):
+        raise TypeError(f"{type(payload).__name__} is not an event payload")
+    tree = personal_tree(payload.MESSAGE_TYPE, payload.SCHEMA_VERSION)
+    data = seal_payload(payload.model_dump(mode="json"), tree, key_id, key)
+    return validate_strict(type(payload), data, SEALED_CONTEXT)
 
 
 def encode_event(envelope: EventEnvelope[Any]) -> bytes:
@@ -104,6 +144,7 @@ def _schema_cached(model: type[EventPayload]) -> dict[str, Any]:
     props["event_type"] = {**props["event_type"], "const": model.MESSAGE_TYPE}
     props["schema_version"] = {**props["schema_version"], "const": model.SCHEMA_VERSION}
     props["stream_type"] = {**props["stream_type"], "const": model.STREAM_TYPE}
+    schema = sealed_in_schema(schema)
     schema["title"] = f"{model.MESSAGE_TYPE} v{model.SCHEMA_VERSION}"
     schema["description"] = (model.__doc__ or model.__name__).strip()
     return {

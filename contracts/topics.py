@@ -17,6 +17,7 @@ SUBMISSIONS = "safetyplan.submissions"
 SUBMISSIONS_DLQ = "safetyplan.submissions.dlq"
 PLAN_EVENTS = "safetyplan.events"
 USE_OF_FORCE_EVENTS = "useofforce.events"
+ERASURES = "safetyplan.erasures"
 
 KEEP_FOREVER = "-1"
 """retention.ms for event topics: projections rebuild from offset 0, so nothing may expire."""
@@ -30,7 +31,7 @@ class TopicSpec:
 
     name: str
     key: str
-    carries: Literal["commands", "events", "rejected_commands"]
+    carries: Literal["commands", "events", "rejected_commands", "erasure_notices"]
     partitions: int
     config: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     description: str = ""
@@ -74,6 +75,15 @@ TOPICS: tuple[TopicSpec, ...] = (
         partitions=6,
         config=MappingProxyType({"retention.ms": KEEP_FOREVER, "cleanup.policy": "delete"}),
         description="Every use-of-force event, in stream order per key.",
+    ),
+    TopicSpec(
+        name=ERASURES,
+        key="person id (the provider's pseudonymous id), UTF-8 text",
+        carries="erasure_notices",
+        partitions=1,
+        # Compacted: a projection rebuilt from offset 0 still learns of every erasure.
+        config=MappingProxyType({"retention.ms": KEEP_FOREVER, "cleanup.policy": "compact"}),
+        description="A patient's data key was destroyed: drop what was derived from it.",
     ),
 )
 

@@ -166,9 +166,11 @@ class ContractRegistry:
         return message_type, version
 
 
-def validate_strict(model: type[M], data: Mapping[str, Any]) -> M:
+def validate_strict(
+    model: type[M], data: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> M:
     """Validate JSON data with JSON semantics in strict mode ("1" is not 1, 1.0 is not 1)."""
     try:
-        return model.model_validate_json(json.dumps(data), strict=True)
+        return model.model_validate_json(json.dumps(data), strict=True, context=context)
     except ValidationError as exc:
         raise from_validation_error(exc) from None

@@ -62,7 +62,7 @@ def stack() -> Iterator[CommonSettings]:
 def pg_schema(stack: CommonSettings) -> Iterator[str]:
     """A fresh schema in each of the service databases, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    dbs = ("safetyplan_plan", "safetyplan_audit", "safetyplan_reporting")
+    dbs = ("safetyplan_plan", "safetyplan_audit", "safetyplan_reporting", "safetyplan_keys")
     for db in dbs:
         with psycopg.connect(stack.pg_conninfo(db), autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')

@@ -15,7 +15,7 @@ PG_PORT=${SAFETYPLAN_PG_PORT:-55432}
 PG_USER=${SAFETYPLAN_PG_USER:-safetyplan}
 PG_PASSWORD=${SAFETYPLAN_PG_PASSWORD:-safetyplan-local-only}
 PG_DATA=${SAFETYPLAN_PG_DATA:-$STATE_DIR/postgres/data}
-PG_DATABASES=${SAFETYPLAN_PG_DATABASES:-safetyplan_plan safetyplan_audit safetyplan_reporting}
+PG_DATABASES=${SAFETYPLAN_PG_DATABASES:-safetyplan_plan safetyplan_audit safetyplan_reporting safetyplan_keys}
 
 # Apache Kafka (single KRaft broker+controller fetched from Maven Central)
 KAFKA_VERSION=${SAFETYPLAN_KAFKA_VERSION:-4.3.0}

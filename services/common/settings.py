@@ -178,3 +178,29 @@ class CommonSettings(BaseSettings):
         if self.pg_sslrootcert:
             env["PGSSLROOTCERT"] = self.pg_sslrootcert
         return env
+
+
+DEV_KEK = "c2FmZXR5cGxhbi1sb2NhbC1kZXYtb25seS1rZWstMzI="
+"""Base64 of a public 32-byte key: local development only; refused beyond loopback."""
+
+
+class EntitledSettings(CommonSettings):
+    """Settings of a service entitled to personal data: it seals or opens it with patient keys.
+
+    The audit service does not get these on purpose: it needs nobody's personal data.
+    """
+
+    personal_data_kek: SecretStr = Field(
+        SecretStr(DEV_KEK),
+        description="Key-encryption key (base64 of 32 bytes) that wraps every patient's data "
+        "key; from your KMS or secret store. The default is public and local-only.",
+    )
+    personal_data_kek_id: str = Field(
+        "local-dev-1",
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="Name of that key-encryption key, stored beside each wrapped data key.",
+    )
+    keys_pg_dbname: str = Field(
+        "safetyplan_keys",
+        description="Database of the key vault (wrapped patient keys, erasures, legal holds).",
+    )

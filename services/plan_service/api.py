@@ -6,15 +6,18 @@ import os
 import uuid
 
 from fastapi import APIRouter, FastAPI
+from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from services.common.app import ServiceState, create_service_app
 from services.common.auth import Protected
 from services.common.db import apply_schema
 from services.common.http_errors import ERROR_RESPONSES
-from services.common.settings import CommonSettings
+from services.common.key_vault import KeyVault, VaultRefusal, open_key_vault
+from services.common.settings import EntitledSettings
 from services.plan_service import read_model, submissions
 from services.plan_service.domain.errors import DomainError, NotFound
+from services.plan_service.erasure import erasure_router
 from services.plan_service.handlers import PlanCommands
 from services.plan_service.person_index import PersonIndex
 from services.plan_service.read_model import PlanReadModel
@@ -37,7 +40,7 @@ class About(BaseModel):
     docs: str
 
 
-def create_app(settings: CommonSettings | None = None) -> FastAPI:
+def create_app(settings: EntitledSettings | None = None) -> FastAPI:
     settings = settings or PlanServiceSettings()
     parts: dict[str, object] = {}
 
@@ -48,8 +51,10 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         with state.pool.connection() as conn:
             apply_schema(conn, "plan_read_model", read_model.DDL)
             apply_schema(conn, "submission_outcomes", submissions.DDL)
+        vault, parts["vault_pool"] = open_key_vault(settings)
+        parts["vault"] = vault
         parts["store"] = store
-        parts["commands"] = PlanCommands(store, PersonIndex(state.pool))
+        parts["commands"] = PlanCommands(store, PersonIndex(state.pool), vault)
         parts["read_model"] = PlanReadModel(state.pool)
         parts["pool"] = state.pool
 
@@ -60,6 +65,9 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         store = parts.get("store")
         if isinstance(store, PlanStore):
             store.close()
+        vault_pool = parts.get("vault_pool")
+        if isinstance(vault_pool, ConnectionPool):
+            vault_pool.close()
 
     def commands() -> PlanCommands:
         return parts["commands"]  # type: ignore[return-value]
@@ -69,6 +77,12 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
 
     def model() -> PlanReadModel:
         return parts["read_model"]  # type: ignore[return-value]
+
+    def vault() -> KeyVault:
+        return parts["vault"]  # type: ignore[return-value]
+
+    def pool() -> ConnectionPool:
+        return parts["pool"]  # type: ignore[return-value]
 
     about = APIRouter(tags=["about"])
     outcomes = APIRouter(tags=["submissions"])
@@ -96,10 +110,13 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         routers=[
             about,
             Protected(command_router(commands), roles=("clinical_app",)),
-            Protected(read_router(store, model), roles=("clinician", "clinical_app"), audited=True),
+            Protected(
+                read_router(store, model, vault), roles=("clinician", "clinical_app"), audited=True
+            ),
+            Protected(erasure_router(settings, vault, pool), roles=("admin",), audited=True),
             Protected(outcomes, roles=("clinical_app", "admin"), audited=True),
         ],
         on_startup=startup,
         on_shutdown=shutdown,
-        domain_errors=(DomainError,),
+        domain_errors=(DomainError, VaultRefusal),
     )

@@ -12,7 +12,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 from uuid import UUID, uuid5
 
@@ -23,6 +23,7 @@ from prometheus_client import Histogram
 
 from contracts import commands as c
 from contracts.common import CommandPayload, StreamType
+from services.common.key_vault import KeyVault, PersonErased
 from services.plan_service.domain.errors import (
     NotFound,
     RuleViolation,
@@ -69,9 +70,10 @@ def new_stream_id(command_id: UUID) -> UUID:
 
 
 class PlanCommands:
-    def __init__(self, store: PlanStore, index: PersonIndex) -> None:
+    def __init__(self, store: PlanStore, index: PersonIndex, vault: KeyVault) -> None:
         self.store = store
         self.index = index
+        self.vault = vault
         self._batch: dict[UUID, Any] = {}
         self._writer = _Writer(self.run_batch)
         self._handlers: dict[type[CommandPayload], Callable[..., object]] = {
@@ -169,8 +171,9 @@ class PlanCommands:
     def _decide(self, item: _Item) -> CommandResult:
         payload, ctx, stream_id = item.payload, item.ctx, item.stream_id
         if isinstance(payload, c.StartPlanV1):
-            return self._start_plan(payload, ctx, stream_id)
+            return self._start_plan(payload, self._keyed(ctx, payload.person.person_id), stream_id)
         if isinstance(payload, c.RecordIncidentV1):
+            ctx = self._keyed(ctx, payload.patient.person_id)
             return self._record_incident(payload, ctx, stream_id)
         stream_cls = (
             UseOfForceIncident if payload.STREAM_TYPE == "use_of_force_incident" else SafetyPlan
@@ -179,6 +182,7 @@ class PlanCommands:
         replay = self._replayed(agg, ctx)
         if replay is not None:
             return replay
+        ctx = self._keyed(ctx, cast(Any, agg).person_id)
         if item.expected is not None and item.expected != agg.version:
             raise VersionConflict(
                 "expected_version", "matches_stream_version", "the stream has moved on"
@@ -240,6 +244,15 @@ class PlanCommands:
         return (best[1], best[2]) if best else (None, None)
 
     # --- helpers -----------------------------------------------------------------------------
+    def _keyed(self, ctx: CommandContext, person_id: str) -> CommandContext:
+        """The context with the patient's data key; an erased person's records take no more."""
+        try:
+            return replace(ctx, data_key=self.vault.data_key(person_id))
+        except PersonErased:
+            raise RuleViolation(
+                "person_id", "not_erased", "this person's data was erased; nothing can be added"
+            ) from None
+
     def _get(self, stream_id: UUID) -> object:
         """The aggregate as this batch sees it (with the batch's unsaved events)."""
         found = self._batch.get(stream_id)

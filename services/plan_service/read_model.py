@@ -20,7 +20,9 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from contracts import topics
+from contracts.erasure import PersonErasedNotice, parse_notice
 from contracts.registry import parse_event
+from contracts.sealed_values import drop_tokens
 from services.common.consumer import Record
 from services.common.settings import CommonSettings
 from services.plan_service import plan_document
@@ -69,7 +71,8 @@ class PlanProjection:
         self.settings = settings
 
     def topics(self) -> Sequence[str]:
-        return [topics.topic(topics.PLAN_EVENTS, self.settings.topic_prefix)]
+        prefix = self.settings.topic_prefix
+        return [topics.topic(topics.PLAN_EVENTS, prefix), topics.topic(topics.ERASURES, prefix)]
 
     def schema(self) -> Sequence[str]:
         return DDL
@@ -78,7 +81,14 @@ class PlanProjection:
         self.apply_batch(cur, [record])
 
     def apply_batch(self, cur: psycopg.Cursor[Any], records: Sequence[Record]) -> None:
-        """Fold the batch's events into each plan's document: one read, one write per plan."""
+        """Fold the batch's events into each plan's document: one read, one write per plan.
+
+        Documents keep personal values sealed, as the events carry them (the API opens them for
+        an entitled reader). An erasure notice drops the erased key's tokens from the person's
+        documents, so not even ciphertext of theirs stays in this table.
+        """
+        erasures = [parse_notice(r.value or b"") for r in records if r.topic == self.erasure_topic]
+        records = [r for r in records if r.topic != self.erasure_topic]
         # the hash chain is audit_service's to verify; the read model only needs the content
         events = [parse_event(r.value or b"", verify=False) for r in records]
         plan_ids = list({e.stream_id for e in events})
@@ -118,6 +128,26 @@ class PlanProjection:
             )
         if rows:
             cur.executemany(UPSERT, rows)
+        self._erase(cur, erasures)  # after the batch's events: nothing of theirs comes back
+
+    @property
+    def erasure_topic(self) -> str:
+        return topics.topic(topics.ERASURES, self.settings.topic_prefix)
+
+    def _erase(self, cur: psycopg.Cursor[Any], notices: Sequence[PersonErasedNotice]) -> None:
+        for notice in notices:
+            if notice.key_id is None:
+                continue
+            rows = cur.execute(
+                "SELECT plan_id, document FROM plan_read_model "
+                "WHERE document->'person'->>'person_id' = %s FOR UPDATE",
+                (notice.person_id,),
+            ).fetchall()
+            for plan_id, doc in rows:
+                cur.execute(
+                    "UPDATE plan_read_model SET document = %s WHERE plan_id = %s",
+                    (Jsonb(drop_tokens(doc, notice.key_id)), plan_id),
+                )
 
 
 UPSERT = """

@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from contracts.sealed_values import open_tokens
 from services.common.auth import CurrentPrincipal, Principal
 from services.common.http_errors import ERROR_RESPONSES
+from services.common.key_vault import KeyVault
 from services.plan_service import plan_document
 from services.plan_service.access import ensure_may_read, list_scope
 from services.plan_service.domain.errors import NotFound, RuleViolation
@@ -46,7 +48,9 @@ class EventsOut(BaseModel):
 
 
 def read_router(
-    store: Callable[[], PlanStore], read_model: Callable[[], PlanReadModel]
+    store: Callable[[], PlanStore],
+    read_model: Callable[[], PlanReadModel],
+    vault: Callable[[], KeyVault],
 ) -> APIRouter:
     router = APIRouter(responses=ERROR_RESPONSES)
 
@@ -71,25 +75,31 @@ def read_router(
         if not events or events[0].stream_type != "safety_plan":
             raise NotFound("plan_id", "plan_exists", "no such plan (at that time)")
         ensure_may_read(principal, events, "plan_id")
-        return plan_document.fold(events)
+        # personal values are opened for the entitled reader; an erased person's read as null
+        return open_tokens(plan_document.fold(events), vault().key)  # type: ignore[no-any-return]
 
     @router.get(
         "/plans/{plan_id}/events",
         response_model=EventsOut,
         tags=["plans"],
-        summary="The plan's event history, as written (hash-chained)",
+        summary="The plan's event history, as written (hash-chained; personal values sealed)",
     )
-    def plan_events(principal: CurrentPrincipal, plan_id: uuid.UUID) -> EventsOut:
-        return _history(store(), plan_id, "safety_plan", principal)
+    def plan_events(
+        principal: CurrentPrincipal, plan_id: uuid.UUID, opened: bool = OPENED
+    ) -> EventsOut:
+        return _history(store(), plan_id, "safety_plan", principal, vault() if opened else None)
 
     @router.get(
         "/incidents/{incident_id}/events",
         response_model=EventsOut,
         tags=["incidents"],
-        summary="The incident record's event history, as written (hash-chained)",
+        summary="The incident record's event history, as written (personal values sealed)",
     )
-    def incident_events(principal: CurrentPrincipal, incident_id: uuid.UUID) -> EventsOut:
-        return _history(store(), incident_id, "use_of_force_incident", principal)
+    def incident_events(
+        principal: CurrentPrincipal, incident_id: uuid.UUID, opened: bool = OPENED
+    ) -> EventsOut:
+        keys = vault() if opened else None
+        return _history(store(), incident_id, "use_of_force_incident", principal, keys)
 
     @router.get(
         "/plans",
@@ -122,10 +132,24 @@ def read_router(
 
 
 def _history(
-    store: PlanStore, stream_id: uuid.UUID, stream_type: str, principal: Principal
+    store: PlanStore,
+    stream_id: uuid.UUID,
+    stream_type: str,
+    principal: Principal,
+    vault: KeyVault | None,
 ) -> EventsOut:
     events = list(stored_envelopes(store, stream_id))
     if not events or events[0].stream_type != stream_type:
         raise NotFound("stream_id", "stream_exists", "no such plan or incident")
     ensure_may_read(principal, events, "stream_id")
-    return EventsOut(stream_id=stream_id, events=[e.model_dump(mode="json") for e in events])
+    written = [e.model_dump(mode="json") for e in events]
+    if vault is not None:
+        written = [{**e, "payload": open_tokens(e["payload"], vault.key)} for e in written]
+    return EventsOut(stream_id=stream_id, events=written)
+
+
+OPENED = Query(
+    False,
+    description="Open the personal values (sealed per patient as written). The hashes still "
+    "refer to the events as written, so verify chains with opened=false.",
+)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from services.common.settings import CommonSettings
+from services.common import settings as common
 
 
-class PlanServiceSettings(CommonSettings):
+class PlanServiceSettings(common.EntitledSettings):
     service_name: str = Field(
         "plan_service", description="Name used in logs, metrics and client ids."
     )

@@ -9,7 +9,8 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 
 from services.common.consumer import TransactionalConsumer, run_projection
 from services.common.db import open_pool
-from services.common.settings import CommonSettings
+from services.common.key_vault import open_key_vault
+from services.common.settings import CommonSettings, EntitledSettings
 from services.plan_service.handlers import PlanCommands
 from services.plan_service.person_index import PersonIndex
 from services.plan_service.read_model import PlanProjection
@@ -34,10 +35,11 @@ def run_read_model(settings: CommonSettings, stop: threading.Event) -> None:
     run_projection(settings, PlanProjection, stop)
 
 
-def run_submissions(settings: CommonSettings, stop: threading.Event) -> None:
+def run_submissions(settings: EntitledSettings, stop: threading.Event) -> None:
     pool = open_pool(settings)
     store = open_store(settings)
-    handlers = PlanCommands(store, PersonIndex(pool))
+    vault, vault_pool = open_key_vault(settings)
+    handlers = PlanCommands(store, PersonIndex(pool), vault)
     projection = SubmissionsProjection(settings, handlers)
     consumer = TransactionalConsumer(
         settings,
@@ -50,4 +52,5 @@ def run_submissions(settings: CommonSettings, stop: threading.Event) -> None:
     consumer.run_until(stop)
     handlers.close()
     store.close()
+    vault_pool.close()
     pool.close()

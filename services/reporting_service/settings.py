@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from services.common.settings import CommonSettings
+from services.common import settings as common
 
 STATUTORY_MINIMUM_YEARS = 3
 """Mental Health Units (Use of Force) Act 2018 s.6(6): keep the record 3 years from when made."""
 
 
-class ReportingServiceSettings(CommonSettings):
+class ReportingServiceSettings(common.EntitledSettings):
     service_name: str = Field(
         "reporting_service", description="Name used in logs, metrics and client ids."
     )

@@ -17,6 +17,8 @@ from contracts import commands as c
 from contracts import incident_events as e
 from contracts.common import StreamType
 from contracts.envelope import EventEnvelope
+from contracts.personal_data import SEALED_CONTEXT
+from contracts.sealed_values import open_tokens
 from services.plan_service.domain.errors import RuleViolation
 from services.plan_service.domain.recording import (
     CommandContext,
@@ -55,14 +57,19 @@ class UseOfForceIncident(EnvelopeAggregate):
         return incident
 
     def amend(self, cmd: c.AmendIncidentV1, ctx: CommandContext) -> int:
-        """A correction must leave a record that is still a valid s.6 record."""
-        corrected = self.record_fields
+        """A correction must leave a record that is still a valid s.6 record.
+
+        The record is held as stored, personal values sealed; it is opened with the patient's key
+        (in the context) to check the corrected whole, and nothing opened is kept.
+        """
+        lookup = ctx.data_key.lookup if ctx.data_key else (lambda _kid: None)
+        corrected = open_tokens(self.record_fields, lookup, keep_unopened=True)
         for i, change in enumerate(cmd.changes):
             corrected = _with_change(
                 corrected, change.path, change.new_value, f"payload.changes[{i}]"
             )
         try:
-            e.IncidentFields.model_validate(corrected)
+            e.IncidentFields.model_validate(corrected, context=SEALED_CONTEXT)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first["loc"]) or "record"

@@ -1,6 +1,7 @@
 """How an aggregate records a contract event: build the envelope, chain and seal it, apply it.
 
-Every stored event holds the sealed contract envelope (the exact JSON published on Kafka), the
+Every stored event holds the sealed contract envelope (the exact JSON published on Kafka) — its
+personal values already sealed with the patient's data key (`contracts.sealed_values`) — the
 fingerprint of the command that caused it, and nothing else: the events table is the outbox.
 Idempotency lives in the stream itself: a command id already seen by the aggregate returns the
 events it produced the first time, atomically with the events (no side table to get out of step).
@@ -17,7 +18,8 @@ from eventsourcing.domain import Aggregate
 
 from contracts.common import EventPayload, StreamType
 from contracts.envelope import Actor, EventEnvelope, seal
-from contracts.registry import parse_event
+from contracts.registry import parse_event, seal_personal
+from contracts.sealed_values import DataKey
 from services.plan_service.domain.errors import IdempotencyKeyReused, RuleViolation
 
 
@@ -32,6 +34,8 @@ class CommandContext:
     correlation_id: UUID
     occurred_at: datetime
     now: datetime
+    data_key: DataKey | None = None
+    """The patient's data key, put in by the handler: personal values are sealed with it."""
 
 
 class EnvelopeAggregate(Aggregate):
@@ -124,6 +128,9 @@ def _seal(
     payload: EventPayload,
     ctx: CommandContext,
 ) -> EventEnvelope[Any]:
+    if ctx.data_key is None:  # never store or publish a personal value in clear
+        raise RuntimeError("no patient data key in the command context")
+    payload = seal_personal(payload, ctx.data_key.key_id, ctx.data_key.key)  # type: ignore[assignment]
     return seal(
         {
             "event_id": _event_id(ctx.command_id, version),

@@ -18,6 +18,7 @@ from contracts.envelope import Actor
 from services.common.consumer import TransactionalConsumer
 from services.common.db import open_pool
 from services.common.kafka_client import make_producer
+from services.common.key_vault import open_key_vault
 from services.plan_service.handlers import PlanCommands
 from services.plan_service.person_index import PersonIndex
 from services.plan_service.settings import PlanServiceSettings
@@ -54,7 +55,8 @@ def produce(settings: PlanServiceSettings, messages: list[tuple[uuid.UUID, bytes
 def drain(settings: PlanServiceSettings, expect: int) -> tuple[TransactionalConsumer, Any]:
     pool = open_pool(settings)
     store = open_store(settings)
-    projection = SubmissionsProjection(settings, PlanCommands(store, PersonIndex(pool)))
+    vault, vault_pool = open_key_vault(settings)
+    projection = SubmissionsProjection(settings, PlanCommands(store, PersonIndex(pool), vault))
     consumer = TransactionalConsumer(
         settings, projection, pool, dlq_topic=projection.dlq_topic(), transient=TRANSIENT
     )
@@ -65,6 +67,7 @@ def drain(settings: PlanServiceSettings, expect: int) -> tuple[TransactionalCons
         consumer.poll_once(200)
     consumer.close()
     store.close()
+    vault_pool.close()
     return consumer, pool
 
 

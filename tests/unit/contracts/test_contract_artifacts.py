@@ -97,7 +97,10 @@ def test_asyncapi_document_describes_every_topic_message_key_and_header() -> Non
         ref = message["payload"].get("schema", {}).get("$ref")
         if ref:
             assert (generate.PACKAGE_DIR / ref).is_file()
-        assert message["bindings"]["kafka"]["key"]["format"] == "uuid"
+        key = message["bindings"]["kafka"]["key"]
+        assert key.get("format") == "uuid" or message["name"] == "person_erased", message["name"]
+    erased = addresses[topics.ERASURES]["messages"]
+    assert set(erased) == {"person_erased"}
     dlq = doc["components"]["messages"]["rejected_command"]["headers"]["properties"]
     assert set(dlq) == set(topics.DLQ_HEADERS)
 

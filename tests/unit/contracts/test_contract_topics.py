@@ -18,6 +18,7 @@ def test_partition_counts_are_declared_per_topic() -> None:
         "safetyplan.submissions.dlq": 1,
         "safetyplan.events": 6,
         "useofforce.events": 6,
+        "safetyplan.erasures": 1,
     }
 
 

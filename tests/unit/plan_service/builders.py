@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,9 +10,12 @@ from typing import Any
 from contracts import commands as c
 from contracts import examples
 from contracts.envelope import Actor
+from contracts.sealed_values import DataKey
 from services.plan_service.domain.recording import CommandContext
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TEST_KEY = DataKey(uuid.uuid4().hex, os.urandom(32))
+"""The one patient key of domain tests (the vault is exercised by the integration tests)."""
 
 
 def ctx(
@@ -26,6 +30,7 @@ def ctx(
         correlation_id=uuid.uuid4(),
         occurred_at=at,
         now=at,
+        data_key=TEST_KEY,
     )
 
 
