@@ -24,7 +24,7 @@ NOTICE_TYPE = "personal_data.person_erased"
 class PersonErasedNotice(ContractModel):
     """A patient's personal data was erased by destroying their data key (crypto-shredding)."""
 
-    notice_type: Literal["personal_data.person_erased"] = NOTICE_TYPE
+    notice_type: Literal["personal_data.person_erased"] = "personal_data.person_erased"
     schema_version: Literal[1] = 1
     person_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
     key_id: str | None = Field(

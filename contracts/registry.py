@@ -12,6 +12,7 @@ hash silently, and never put the input value into an error.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -28,6 +29,7 @@ from contracts.sealed_values import (
     map_personal,
     open_tokens,
     seal_payload,
+    seal_value,
     tree_of,
 )
 from contracts.upcasters import contribution_made_v1_to_v2
@@ -108,7 +110,7 @@ def _opened(payload: dict[str, Any], tree: Tree, keys: KeyLookup) -> dict[str, A
     def open_one(value: Any) -> Any:
         return open_tokens(value, keys, keep_unopened=True)
 
-    return map_personal(payload, tree, open_one)  # type: ignore[no-any-return]
+    return map_personal(payload, tree, open_one)
 
 
 @cache
@@ -118,12 +120,38 @@ def personal_tree(event_type: str, schema_version: int | None = None) -> Tree:
 
 
 def seal_personal(payload: VersionedPayload, key_id: str, key: bytes) -> VersionedPayload:
-    """A payload model whose personal values are sealed with the patient's key (before hashing)."""
+    """A payload model whose personal values are sealed with the patient's key (before hashing).
+
+    A correction's `new_value` is sealed only when it corrects a personal field of the record:
+    a corrected time or code must stay readable after an erasure, or statistics rebuilt from
+    the log would lose the correction.
+    """
     if not isinstance(payload, EventPayload):
         raise TypeError(f"{type(payload).__name__} is not an event payload")
     tree = personal_tree(payload.MESSAGE_TYPE, payload.SCHEMA_VERSION)
-    data = seal_payload(payload.model_dump(mode="json"), tree, key_id, key)
-    return validate_strict(type(payload), data, SEALED_CONTEXT)
+    data = payload.model_dump(mode="json")
+    if payload.MESSAGE_TYPE == AMENDED:
+        tree = {k: v for k, v in tree.items() if k != "changes"}
+        for change in data.get("changes") or ():
+            if change.get("new_value") is not None and corrects_personal_field(change["path"]):
+                change["new_value"] = seal_value(key_id, key, change["new_value"])
+    return validate_strict(type(payload), seal_payload(data, tree, key_id, key), SEALED_CONTEXT)
+
+
+AMENDED = "use_of_force.incident_amended"
+CORRECTED = "use_of_force.incident_recorded"
+
+
+def corrects_personal_field(path: str) -> bool:
+    """True when a correction path (`staff_involved[1].name`) is, or holds, a personal field."""
+    plain = re.sub(r"\[[0-9]+\]", "[]", path)
+    for personal in personal_data_paths(CORRECTED):
+        target = personal.removeprefix("payload.")
+        if target == plain or target.startswith((plain + ".", plain + "[")):
+            return True
+        if plain.startswith((target + ".", target + "[")):
+            return True
+    return False
 
 
 def encode_event(envelope: EventEnvelope[Any]) -> bytes:

@@ -8,6 +8,7 @@ other's data.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -58,18 +59,30 @@ def stack() -> Iterator[CommonSettings]:
             _script(script, "stop")
 
 
-@pytest.fixture
-def pg_schema(stack: CommonSettings) -> Iterator[str]:
-    """A fresh schema in each of the service databases, dropped afterwards."""
+DATABASES = ("safetyplan_plan", "safetyplan_audit", "safetyplan_reporting", "safetyplan_keys")
+"""Every database of the platform: the three services' and the key vault's."""
+
+
+@contextlib.contextmanager
+def fresh_schema(stack: CommonSettings) -> Iterator[str]:
+    """A schema of its own in every database, dropped afterwards."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    dbs = ("safetyplan_plan", "safetyplan_audit", "safetyplan_reporting", "safetyplan_keys")
-    for db in dbs:
+    for db in DATABASES:
         with psycopg.connect(stack.pg_conninfo(db), autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield schema
-    for db in dbs:
-        with psycopg.connect(stack.pg_conninfo(db), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    try:
+        yield schema
+    finally:
+        for db in DATABASES:
+            with psycopg.connect(stack.pg_conninfo(db), autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_schema(stack: CommonSettings) -> Iterator[str]:
+    """A fresh schema in each of the databases, dropped afterwards."""
+    with fresh_schema(stack) as schema:
+        yield schema
 
 
 @pytest.fixture

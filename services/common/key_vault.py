@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap
 from psycopg_pool import ConnectionPool
 
 from contracts.sealed_values import KEY_BYTES, DataKey
-from services.common.db import apply_schema, open_pool
+from services.common.db import apply_schema
 from services.common.settings import DEV_KEK, EntitledSettings
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -300,5 +300,13 @@ class KeyVault:
 def open_key_vault(settings: EntitledSettings) -> tuple[KeyVault, ConnectionPool]:
     """The vault of an entitled process and the pool it owns (close it at shutdown)."""
     check_kek_configuration(settings)
-    pool = open_pool(settings, settings.keys_pg_dbname)
+    pool = ConnectionPool(
+        settings.pg_conninfo(settings.keys_pg_dbname),
+        min_size=1,
+        max_size=4,
+        name=f"{settings.service_name}-key-vault",
+        open=False,
+        kwargs={"autocommit": False},
+    )
+    pool.open(wait=True, timeout=30.0)
     return KeyVault(pool, Kek.from_settings(settings)), pool

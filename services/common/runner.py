@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -12,8 +13,10 @@ from fastapi import FastAPI
 from services.common.logging_setup import configure_logging
 from services.common.settings import CommonSettings
 
+S = TypeVar("S", bound=CommonSettings)
 
-def serve_api(settings: CommonSettings, create_app: Callable[[CommonSettings], FastAPI]) -> None:
+
+def serve_api(settings: S, create_app: Callable[[S], FastAPI]) -> None:
     """Run the service's API in this process until SIGTERM/SIGINT."""
     configure_logging(settings.log_level, settings.service_name)
     uvicorn.run(
@@ -28,9 +31,9 @@ def serve_api(settings: CommonSettings, create_app: Callable[[CommonSettings], F
 
 def service_main(
     prog: str,
-    settings_cls: Callable[[], CommonSettings],
-    create_app: Callable[[CommonSettings], FastAPI],
-    workers: dict[str, Callable[[CommonSettings, threading.Event], None]],
+    settings_cls: Callable[[], S],
+    create_app: Callable[[S], FastAPI],
+    workers: dict[str, Callable[[S, threading.Event], None]],
     argv: list[str] | None = None,
 ) -> None:
     """The `python -m services.<service> <process>` entry point every service shares."""

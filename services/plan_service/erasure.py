@@ -57,7 +57,7 @@ def publish_notice(settings: CommonSettings, erasure: Erasure) -> None:
     notice = PersonErasedNotice(
         person_id=erasure.person_id,
         key_id=erasure.key_id,
-        reason=erasure.reason,  # type: ignore[arg-type]
+        reason=erasure.reason,
         erased_at=erasure.erased_at,
     )
     producer = make_producer(settings, linger_ms=0)

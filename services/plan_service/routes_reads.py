@@ -76,7 +76,7 @@ def read_router(
             raise NotFound("plan_id", "plan_exists", "no such plan (at that time)")
         ensure_may_read(principal, events, "plan_id")
         # personal values are opened for the entitled reader; an erased person's read as null
-        return open_tokens(plan_document.fold(events), vault().key)  # type: ignore[no-any-return]
+        return open_tokens(plan_document.fold(events), vault().key)
 
     @router.get(
         "/plans/{plan_id}/events",

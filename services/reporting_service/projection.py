@@ -25,14 +25,19 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
 
 from contracts import topics
 from contracts.codes import PlanSection, RestrictiveInterventionType
 from contracts.envelope import EventEnvelope
+from contracts.erasure import PersonErasedNotice, parse_notice
 from contracts.incident_events import IncidentFields
+from contracts.personal_data import SEALED_CONTEXT
 from contracts.registry import parse_event
+from contracts.sealed_values import is_token
 from services.common.consumer import Record, Rejection
-from services.common.settings import CommonSettings
+from services.common.key_vault import KeyVault, open_key_vault
+from services.common.settings import EntitledSettings
 from services.reporting_service import records
 from services.reporting_service.statistics import age_group, category_label, duration_band
 
@@ -181,13 +186,27 @@ class ReportingProjection:
 
     name = NAME
 
-    def __init__(self, settings: CommonSettings) -> None:
+    def __init__(self, settings: EntitledSettings, vault: KeyVault | None = None) -> None:
         self.settings = settings
         self.incident_topic = topics.topic(topics.USE_OF_FORCE_EVENTS, settings.topic_prefix)
         self.plan_topic = topics.topic(topics.PLAN_EVENTS, settings.topic_prefix)
+        self.erasure_topic = topics.topic(topics.ERASURES, settings.topic_prefix)
+        self._vault = vault
+        self._vault_pool: ConnectionPool | None = None
+
+    @property
+    def vault(self) -> KeyVault:
+        if self._vault is None:  # opened on first use, closed with the consumer
+            self._vault, self._vault_pool = open_key_vault(self.settings)
+        return self._vault
+
+    def close(self) -> None:
+        if self._vault_pool is not None:
+            self._vault_pool.close()
+            self._vault, self._vault_pool = None, None
 
     def topics(self) -> Sequence[str]:
-        return [self.incident_topic, self.plan_topic]
+        return [self.incident_topic, self.plan_topic, self.erasure_topic]
 
     def schema(self) -> Sequence[str]:
         return DDL
@@ -199,7 +218,13 @@ class ReportingProjection:
         )
 
     def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
-        event = parse_event(record.value or b"")
+        if record.topic == self.erasure_topic:
+            self._erase(cur, parse_notice(record.value or b""))
+            return
+        # Incident records need personal values (s.6(5)(e), characteristics): opened here with
+        # the patient's key; plan events are used only for their non-personal parts.
+        keys = self.vault.key if record.topic == self.incident_topic else None
+        event = parse_event(record.value or b"", keys=keys)
         expected = "use_of_force_incident" if record.topic == self.incident_topic else "safety_plan"
         if event.stream_type != expected:
             raise ProjectionError("stream_type", "topic_carries_stream_type")
@@ -250,7 +275,9 @@ class ReportingProjection:
                 changed = records.apply_changes(full, payload["changes"])
                 try:
                     fields = {k: changed[k] for k in IncidentFields.model_fields if k in changed}
-                    normal = IncidentFields.model_validate(fields).model_dump(mode="json")
+                    normal = IncidentFields.model_validate(
+                        fields, context=SEALED_CONTEXT
+                    ).model_dump(mode="json")
                 except ValueError:
                     raise ProjectionError("changes", "amended_record_valid") from None
                 state["record"] = {**changed, **normal}
@@ -328,7 +355,11 @@ class ReportingProjection:
         event: EventEnvelope[Any],
         full: dict[str, Any],
     ) -> None:
-        chars = full.get("relevant_characteristics") or {}
+        # an erased person's characteristics are sealed for good: counted as not known
+        chars = {
+            k: None if is_token(v) else v
+            for k, v in (full.get("relevant_characteristics") or {}).items()
+        }
         started = datetime.fromisoformat(full["started_at"])
         ended = datetime.fromisoformat(full["ended_at"])
         cur.execute(
@@ -371,6 +402,18 @@ class ReportingProjection:
         cur.executemany(
             "INSERT INTO rs_stat_force VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
             rows,
+        )
+
+    # --- erasure -----------------------------------------------------------------------------
+    def _erase(self, cur: psycopg.Cursor[Any], notice: PersonErasedNotice) -> None:
+        """Drop what was derived from the person's personal data; counts stay, so statistics
+        still reconcile (their characteristics become 'not known')."""
+        self.vault.forget(notice.key_id, notice.person_id)
+        cur.execute("DELETE FROM rs_incident_personal WHERE person_id = %s", (notice.person_id,))
+        cur.execute(
+            "UPDATE rs_stat_incident SET age_group = %s, gender = %s, ethnicity = %s "
+            "WHERE person_id = %s",
+            (age_group(None), category_label(None), category_label(None), notice.person_id),
         )
 
     # --- plans -------------------------------------------------------------------------------

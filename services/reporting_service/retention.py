@@ -136,6 +136,16 @@ def place_hold(cur: psycopg.Cursor[Any], hold: HoldIn) -> Hold:
     return _hold(row)
 
 
+def person_of(cur: psycopg.Cursor[Any], incident_id: uuid.UUID) -> str:
+    """The (pseudonymous) person an incident's record is about."""
+    row = cur.execute(
+        "SELECT person_id FROM rs_incident_versions WHERE incident_id = %s LIMIT 1", (incident_id,)
+    ).fetchone()
+    if row is None:
+        raise ReportError("incident_id", "known_incident", "no such incident", 404)
+    return str(row[0])
+
+
 def lift_hold(cur: psycopg.Cursor[Any], hold_id: uuid.UUID, lift: LiftIn) -> Hold:
     row = cur.execute(
         "UPDATE rs_legal_holds SET lifted_by = %s, lifted_at = now() "  # noqa: S608

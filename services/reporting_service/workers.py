@@ -13,13 +13,13 @@ import threading
 from psycopg_pool import ConnectionPool
 
 from services.common.consumer import TransactionalConsumer, projection_consumer, run_projection
-from services.common.settings import CommonSettings
+from services.common.settings import EntitledSettings
 from services.reporting_service.projection import ReportingProjection
 
 
-def make_consumer(settings: CommonSettings, pool: ConnectionPool) -> TransactionalConsumer:
+def make_consumer(settings: EntitledSettings, pool: ConnectionPool) -> TransactionalConsumer:
     return projection_consumer(settings, ReportingProjection(settings), pool)
 
 
-def run_consumer(settings: CommonSettings, stop: threading.Event) -> None:
+def run_consumer(settings: EntitledSettings, stop: threading.Event) -> None:
     run_projection(settings, ReportingProjection, stop)

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import jwt
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -28,6 +27,7 @@ from services.plan_service.settings import PlanServiceSettings
 from services.reporting_service.api import create_app as reporting_app
 from services.reporting_service.settings import ReportingServiceSettings
 from tests.auth_tokens import EXAMPLE_UNITS, SETTINGS, WARD_APP, bearer
+from tests.conftest import fresh_schema
 
 ROLE_TOKENS: dict[str, dict[str, Any]] = {
     "clinical_app": {**WARD_APP},
@@ -50,11 +50,12 @@ def as_role(role: str, **extra: Any) -> dict[str, str]:
 def clients(stack: CommonSettings) -> Iterator[dict[str, Any]]:
     """The three services on one fresh schema and topic prefix, plus a plan and an incident
     that ward_app submitted in the example unit."""
-    schema, prefix = f"t_{uuid.uuid4().hex[:12]}", f"t{uuid.uuid4().hex[:10]}."
-    dbs = ("safetyplan_plan", "safetyplan_audit", "safetyplan_reporting")
-    for db in dbs:
-        with psycopg.connect(stack.pg_conninfo(db), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
+    with fresh_schema(stack) as schema:
+        yield from _clients(stack, schema)
+
+
+def _clients(stack: CommonSettings, schema: str) -> Iterator[dict[str, Any]]:
+    prefix = f"t{uuid.uuid4().hex[:10]}."
     ensure_topics(stack.model_copy(update={"topic_prefix": prefix}))
     own = {"pg_schema": schema, "topic_prefix": prefix}
     apps = {
@@ -84,9 +85,6 @@ def clients(stack: CommonSettings) -> Iterator[dict[str, Any]]:
             "plan_id": made.json()["stream_id"],
             "incident_id": recorded.json()["stream_id"],
         }
-    for db in dbs:
-        with psycopg.connect(stack.pg_conninfo(db), autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 # (service, route group, method, path, who may) — the README's role matrix, row by row.

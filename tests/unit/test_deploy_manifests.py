@@ -99,8 +99,10 @@ def expected_env(process: Process) -> set[str]:
     return {env_name(cls, f) for f in cls.model_fields if f not in skipped}
 
 
-def secret_env() -> set[str]:
-    return {env_name(c, f) for c in SETTINGS_CLASSES for f in c.model_fields if is_secret(c, f)}
+def secret_env(process: Process | None = None) -> set[str]:
+    """Secrets a process reads (every process's when None): each gets only its own."""
+    classes = [process.settings_class] if process else SETTINGS_CLASSES
+    return {env_name(c, f) for c in classes for f in c.model_fields if is_secret(c, f)}
 
 
 def known_env() -> set[str]:
@@ -225,9 +227,12 @@ def test_compose_takes_passwords_from_the_env_file_never_from_the_compose_file(
 ) -> None:
     service = compose_service(process)
     assert secret_env() & set(service["environment"]) == set()
-    assert secret_env() <= env_file_keys(service)
-    example = (DEPLOY / "secrets.env.example").read_text()
-    assert all(PLACEHOLDER in ln for ln in example.splitlines() if "=" in ln and ln[0] != "#")
+    assert secret_env(process) <= env_file_keys(service)
+    # least privilege: no process is given a secret its settings do not read
+    assert env_file_keys(service) & secret_env() <= secret_env(process)
+    for example in DEPLOY.glob("*.env.example"):
+        lines = example.read_text().splitlines()
+        assert all(PLACEHOLDER in ln for ln in lines if "=" in ln and ln[0] != "#"), example
 
 
 @pytest.mark.parametrize("process", PROCESSES, ids=lambda p: p.name)
@@ -317,7 +322,9 @@ def test_k8s_passwords_come_from_a_secret_never_from_the_configmap_or_a_literal(
     process: Process,
 ) -> None:
     env = k8s_env(container(process))
-    assert {name: env[name][0] for name in secret_env()} == dict.fromkeys(secret_env(), "secret")
+    own = secret_env(process)
+    assert {name: env[name][0] for name in own} == dict.fromkeys(own, "secret")
+    assert set(env) & secret_env() <= own  # least privilege: the audit never gets the KEK
     for configmap in (o for o in k8s_objects() if o["kind"] == "ConfigMap"):
         assert secret_env() & set(configmap["data"]) == set()
 
