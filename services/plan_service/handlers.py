@@ -25,6 +25,7 @@ from contracts import commands as c
 from contracts.common import CommandPayload, StreamType
 from services.common.key_vault import KeyVault, PersonErased
 from services.plan_service.domain.errors import (
+    Erased,
     NotFound,
     RuleViolation,
     ServiceUnavailable,
@@ -141,7 +142,7 @@ class PlanCommands:
             try:
                 decided.append((item, self._decide(item)))
             except Exception as exc:  # refused: rules raise before any state changes
-                decided.append((item, exc))
+                decided.append((item, _unavailable(exc)))  # a database error here is a 503
         changed = [agg for agg in self._batch.values() if agg.pending_events]
         touched, self._batch = list(self._batch), {}
         try:
@@ -249,7 +250,7 @@ class PlanCommands:
         try:
             return replace(ctx, data_key=self.vault.data_key(person_id))
         except PersonErased:
-            raise RuleViolation(
+            raise Erased(
                 "person_id", "not_erased", "this person's data was erased; nothing can be added"
             ) from None
 

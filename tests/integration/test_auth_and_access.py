@@ -103,6 +103,7 @@ MATRIX: list[tuple[str, str, str, str, set[str]]] = [
     ),
     ("plan", "submission outcomes", "GET", "/submissions/{random}", {"clinical_app", "admin"}),
     ("plan", "access log", "GET", "/access-log", {"governance", "admin"}),
+    ("plan", "erasure", "GET", "/persons/P-NOBODY/erasure", {"admin"}),
     ("audit", "about", "GET", "/", ALL),
     ("audit", "plan audit", "GET", "/audit/plans/{plan_id}", {"governance"}),
     (

@@ -39,3 +39,9 @@ class IdempotencyKeyReused(DomainError):
     """The same idempotency key was sent with a different request."""
 
     status = 409
+
+
+class Erased(DomainError):
+    """The person's personal data was erased (their key destroyed): nothing more is recorded."""
+
+    status = 410

@@ -105,3 +105,21 @@ def test_documents_are_opened_dropped_and_listed_by_key() -> None:
     assert open_tokens(doc, keys) == {"a": "Ada", "b": [None, "plain"]}
     assert drop_tokens(doc, KEY_ID)["a"] is None
     assert is_token(drop_tokens(doc, KEY_ID)["b"][0])
+
+
+def test_a_correction_is_sealed_only_where_it_corrects_a_personal_field() -> None:
+    from contracts import incident_parts as ip
+    from contracts.incident_events import IncidentAmendedV1
+
+    amended = IncidentAmendedV1(
+        amendment_number=1,
+        changes=[
+            ip.FieldChange(path="staff_involved[0].name", new_value="Jo Bloggs"),
+            ip.FieldChange(path="location_detail", new_value="Ward corridor"),
+        ],
+        reason="Corrected after review with the staff involved",
+    )
+    sealed = seal_personal(amended, KEY_ID, KEY)
+    assert is_token(sealed.changes[0].new_value)  # a name: sealed
+    assert sealed.changes[1].new_value == "Ward corridor"  # a place: readable after erasure
+    assert is_token(sealed.reason)  # free text: sealed
