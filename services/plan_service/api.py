@@ -10,7 +10,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
 from services.common.app import ServiceState, create_service_app
-from services.common.auth import Protected
+from services.common.auth import CurrentPrincipal, Protected
 from services.common.db import apply_schema
 from services.common.http_errors import ERROR_RESPONSES
 from services.common.key_vault import KeyVault, VaultRefusal, open_key_vault
@@ -97,8 +97,12 @@ def create_app(settings: EntitledSettings | None = None) -> FastAPI:
         summary="The outcome of commands submitted on Kafka, by correlation id",
         responses=ERROR_RESPONSES,
     )
-    def submission_outcome(correlation_id: uuid.UUID) -> list[submissions.SubmissionOutcome]:
-        found = submissions.outcomes(parts["pool"], correlation_id)  # type: ignore[arg-type]
+    def submission_outcome(
+        principal: CurrentPrincipal, correlation_id: uuid.UUID
+    ) -> list[submissions.SubmissionOutcome]:
+        # a clinical app sees what its own system submitted; admin sees every outcome
+        system = None if principal.has("admin") else (principal.system or "")
+        found = submissions.outcomes(pool(), correlation_id, system)
         if not found:
             raise NotFound("correlation_id", "submission_seen", "no submission with this id yet")
         return found

@@ -45,6 +45,8 @@ DDL = [
     """,
     "CREATE INDEX IF NOT EXISTS submission_outcomes_corr ON submission_outcomes (correlation_id)",
     "CREATE UNIQUE INDEX IF NOT EXISTS submission_outcomes_source ON submission_outcomes (source)",
+    # which clinical app sent it: a clinical app reads only its own outcomes
+    "ALTER TABLE submission_outcomes ADD COLUMN IF NOT EXISTS submitting_system text",
 ]
 
 
@@ -109,11 +111,12 @@ class SubmissionsProjection:
             result.stream_id,
             result.stream_version,
             None,
+            command.submitting_system,
         )
 
     def on_rejected(self, cur: psycopg.Cursor[Any], record: Record, why: Rejection) -> None:
-        correlation_id, command_id = _ids_if_readable(record.value)
-        _outcome(cur, record, correlation_id, command_id, "rejected", None, None, why)
+        correlation_id, command_id, system = _ids_if_readable(record.value)
+        _outcome(cur, record, correlation_id, command_id, "rejected", None, None, why, system)
 
 
 def _outcome(
@@ -125,11 +128,12 @@ def _outcome(
     stream_id: uuid.UUID | None,
     stream_version: int | None,
     why: Rejection | None,
+    system: str | None,
 ) -> None:
     cur.execute(
         "INSERT INTO submission_outcomes (correlation_id, command_id, source, status, stream_id, "
-        "stream_version, field, rule, reason) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-        "ON CONFLICT (source) DO NOTHING",
+        "stream_version, field, rule, reason, submitting_system) "
+        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (source) DO NOTHING",
         (
             correlation_id,
             command_id,
@@ -140,26 +144,37 @@ def _outcome(
             why.field if why else None,
             why.rule if why else None,
             why.reason if why else None,
+            system,
         ),
     )
 
 
-def _ids_if_readable(value: bytes | None) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """Best effort: the ids of a rejected message, so its sender can look the outcome up."""
+def _ids_if_readable(
+    value: bytes | None,
+) -> tuple[uuid.UUID | None, uuid.UUID | None, str | None]:
+    """Best effort: the ids and sender of a rejected message, so its sender can look it up."""
     try:
         data = json.loads(value or b"")
-        return uuid.UUID(str(data.get("correlation_id"))), uuid.UUID(str(data.get("command_id")))
+        system = data.get("submitting_system")
+        return (
+            uuid.UUID(str(data.get("correlation_id"))),
+            uuid.UUID(str(data.get("command_id"))),
+            system if isinstance(system, str) and len(system) <= 64 else None,
+        )
     except (ValueError, TypeError, AttributeError):
-        return None, None
+        return None, None, None
 
 
-def outcomes(pool: ConnectionPool, correlation_id: uuid.UUID) -> list[SubmissionOutcome]:
+def outcomes(
+    pool: ConnectionPool, correlation_id: uuid.UUID, system: str | None = None
+) -> list[SubmissionOutcome]:
+    """Outcomes by correlation id; with `system`, only those that system submitted."""
     with pool.connection() as conn:
         rows = conn.execute(
             "SELECT correlation_id, command_id, status, stream_id, stream_version, field, rule, "
             "reason, decided_at FROM submission_outcomes WHERE correlation_id = %s "
-            "ORDER BY decided_at",
-            (correlation_id,),
+            "AND (%s::text IS NULL OR submitting_system = %s) ORDER BY decided_at",
+            (correlation_id, system, system),
         ).fetchall()
     names = list(SubmissionOutcome.model_fields)
     return [SubmissionOutcome(**dict(zip(names, r, strict=True))) for r in rows]

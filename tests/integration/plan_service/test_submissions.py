@@ -25,6 +25,7 @@ from services.plan_service.settings import PlanServiceSettings
 from services.plan_service.store import open_store
 from services.plan_service.submissions import SubmissionsProjection
 from services.plan_service.workers import TRANSIENT
+from tests.auth_tokens import admin, bearer
 from tests.integration.plan_service.test_relay_and_read_model import read_topic
 
 
@@ -106,6 +107,9 @@ def test_submitted_commands_are_applied_and_rejects_go_to_the_dead_letter_topic(
     outcomes = client.get(f"/submissions/{correlation}").json()
     assert [o["status"] for o in outcomes] == ["accepted", "accepted", "rejected"]
     assert outcomes[2]["field"] == "payload.version_number"
+    other_app = bearer("clinical_app", system="other_app", actor_role="nurse", subject="s-9")
+    assert client.get(f"/submissions/{correlation}", headers=other_app).status_code == 404
+    assert len(client.get(f"/submissions/{correlation}", headers=admin()).json()) == 3
     pool.close()
 
 
