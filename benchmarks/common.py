@@ -67,13 +67,16 @@ def isolated(databases: tuple[str, ...]) -> Iterator[CommonSettings]:
 
 
 @contextmanager
-def service(module: str, port: int, settings: CommonSettings) -> Iterator[subprocess.Popen[bytes]]:
+def service(
+    module: str, port: int, settings: CommonSettings, workers: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `python -m <module> api` as production does, pointed at the isolated schema."""
     env = {
         **os.environ,
         "SAFETYPLAN_PG_SCHEMA": settings.pg_schema or "",
         "SAFETYPLAN_TOPIC_PREFIX": settings.topic_prefix,
         "SAFETYPLAN_HTTP_PORT": str(port),
+        "SAFETYPLAN_HTTP_WORKERS": str(workers),
         "SAFETYPLAN_LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen([sys.executable, "-m", module, "api"], env=env, cwd=ROOT)

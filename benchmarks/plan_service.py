@@ -10,17 +10,22 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import shutil
+import subprocess
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import psycopg
 from kafka import KafkaConsumer, TopicPartition
 
-from benchmarks.common import Figure, isolated, peak_rss_mb, percentile, service
+from benchmarks.common import ROOT, Figure, isolated, peak_rss_mb, percentile, service
 from contracts import examples, topics
 from contracts.canonical import canonical_bytes
 from services.common import tokens
@@ -94,6 +99,118 @@ def _client(args: tuple[int, int]) -> tuple[list[float], float, float]:
     for w in workers:
         w.join()
     return latencies, min(window), max(window)
+
+
+WRK_SCRIPT = """
+local plans = {%(plans)s}
+local body = '%(body)s'
+local headers = {["Content-Type"] = "application/json", ["Authorization"] = "%(auth)s"}
+local n = 0
+request = function()
+  n = n + 1
+  local path = "/plans/" .. plans[(n %% #plans) + 1] .. "/contributions"
+  return wrk.format("POST", path, headers, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '\\nWRK {"requests": %%d, "duration_us": %%d, "status_errors": %%d, "other_errors": %%d, '
+    .. '"p50_us": %%d, "p99_us": %%d}\\n',
+    summary.requests, summary.duration, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def _plans_for_load(count: int) -> tuple[list[str], dict[str, Any]]:
+    """`count` plans, each with the person as participant, and one contribution body."""
+    me = str(uuid.uuid4())
+    start = {
+        "person": examples.PERSON.model_dump(mode="json"),
+        "setting": examples.SETTING.model_dump(mode="json"),
+    }
+    plans = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as http:
+        for _ in range(count):
+            plan_id = http.post("/plans", json=start, headers=HEADERS).json()["stream_id"]
+            http.post(
+                f"/plans/{plan_id}/participants",
+                json={"participant_id": me, "role": "service_user", "name": "Bench Person"},
+                headers=HEADERS,
+            )
+            plans.append(plan_id)
+    body = {
+        "section": "warning_signs",
+        "content": {"kind": "items", "items": ["Not sleeping", "Pacing"]},
+        "author_participant_id": me,
+        "present": [{"participant_id": me, "attendance": "in_person"}],
+        "mode": "in_person",
+    }
+    return plans, body
+
+
+def ingest_wrk(
+    settings: CommonSettings, clients: int, seconds: int, workers: int = 1
+) -> Figure | None:
+    """Ingest driven by wrk (C, from Debian's package): the load generator then takes little
+    of the machine's two cores, unlike Python clients. None when wrk is not installed.
+    `workers`: API processes (SAFETYPLAN_HTTP_WORKERS)."""
+    if shutil.which("wrk") is None:
+        subprocess.run([str(ROOT / "deploy/local/wrk.sh")], check=False)
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    with service("services.plan_service", PORT, settings, workers) as proc:
+        plans, body = _plans_for_load(clients * 4)
+        script = Path(tempfile.mkdtemp()) / "contribute.lua"
+        script.write_text(
+            WRK_SCRIPT
+            % {
+                "plans": ", ".join(f'"{p}"' for p in plans),
+                "body": json.dumps(body),
+                "auth": HEADERS["Authorization"],
+            }
+        )
+        threads = str(min(2, clients))
+        out = subprocess.run(
+            [
+                wrk,
+                "-t",
+                threads,
+                "-c",
+                str(clients),
+                "-d",
+                f"{seconds}s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{PORT}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
+        rss = sum(peak_rss_mb(pid) for pid in [proc.pid, *_children(proc.pid)])
+    found = json.loads(out.split("WRK ", 1)[1].splitlines()[0])
+    accepted = found["requests"] - found["status_errors"] - found["other_errors"]
+    return Figure(
+        f"ingest (wrk load, {workers} API process{'es' if workers > 1 else ''}): commands/s",
+        accepted / (found["duration_us"] / 1e6),
+        "cmd/s",
+        target=">= 2000 cmd/s, p99 < 50 ms",
+        extra={
+            "clients": clients,
+            "refused": found["status_errors"] + found["other_errors"],
+            "p50_ms": found["p50_us"] / 1000,
+            "p99_ms": found["p99_us"] / 1000,
+            "peak_rss_mb": rss,
+        },
+    )
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in found.read_text().split()] if found.exists() else []
 
 
 def ingest(settings: CommonSettings, clients: int, per_client: int) -> tuple[Figure, float]:
@@ -205,13 +322,19 @@ def read_model(settings: CommonSettings, count: int) -> Figure:
     )
 
 
-def run(clients: int = 32, per_client: int = 60) -> list[Figure]:
-    with isolated(("safetyplan_plan",)) as base:
+def run(clients: int = 32, per_client: int = 60, wrk_seconds: int = 20) -> list[Figure]:
+    with isolated(("safetyplan_plan", "safetyplan_keys")) as base:
         settings = base.model_copy(update={"pg_dbname": "safetyplan_plan"})
         ingest_figure, rss = ingest(settings, clients, per_client)
+        wrk_figures = [ingest_wrk(settings, clients, wrk_seconds, n) for n in (1, 2)]
         rows = stored_envelopes(settings)
         ingest_figure.baseline = raw_inserts(settings, rows)
         ingest_figure.baseline_name = "raw psycopg inserts of the same rows (100/txn)"
         ingest_figure.extra["peak_rss_mb"] = rss
-        figures: list[Any] = [ingest_figure, relay(settings, rows), read_model(settings, len(rows))]
+        figures: list[Any] = [ingest_figure]
+        for wrk_figure in filter(None, wrk_figures):
+            wrk_figure.baseline = ingest_figure.baseline
+            wrk_figure.baseline_name = ingest_figure.baseline_name
+            figures.append(wrk_figure)
+        figures += [relay(settings, rows), read_model(settings, len(rows))]
         return figures

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import jwt
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.common.settings import CommonSettings
@@ -226,16 +227,33 @@ def install_verifier(app: FastAPI, settings: CommonSettings) -> TokenVerifier:
     return verifier
 
 
-def current_principal(
+SESSION_COOKIE = "safetyplan_session"
+"""The cookie a page login stores the same bearer token in (services.common.pages)."""
+
+
+class PageRoute(APIRoute):
+    """A server-rendered page: the only kind of route that also accepts the token from the
+    ``SESSION_COOKIE``. API routes never read it, so a cross-site request cannot use a browser's
+    login against an API (pages take GET forms only, or a CSRF token)."""
+
+
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The verified caller of this request; 401 without a valid bearer token."""
-    if credentials is None:
+    """The verified caller of this request; 401 without a valid bearer token (or, on a
+    ``PageRoute`` only, a valid session cookie).
+
+    Async on purpose: verifying is CPU only (keys are cached), so it runs on the event loop
+    instead of costing every request a hop through the thread pool."""
+    token = credentials.credentials if credentials is not None else None
+    if token is None and isinstance(request.scope.get("route"), PageRoute):
+        token = request.cookies.get(SESSION_COOKIE)
+    if token is None:
         raise unauthenticated("token_missing", "send a bearer token in Authorization")
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        principal = verifier.verify(credentials.credentials)
+        principal = verifier.verify(token)
     except AuthError as exc:
         log.info("token refused: %s", exc.rule)
         raise
@@ -246,11 +264,11 @@ def current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency: the caller holds one of ``roles`` (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def has_role(principal: CurrentPrincipal) -> Principal:
+    async def has_role(principal: CurrentPrincipal) -> Principal:
         if not principal.roles & allowed:
             raise forbidden("roles", "role_not_allowed", "this token's roles may not do this")
         return principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,16 +17,21 @@ S = TypeVar("S", bound=CommonSettings)
 
 
 def serve_api(settings: S, create_app: Callable[[S], FastAPI]) -> None:
-    """Run the service's API in this process until SIGTERM/SIGINT."""
+    """Run the service's API until SIGTERM/SIGINT: in this process, or in `http_workers`
+    processes (each builds its app from the environment, as this one read its settings)."""
     configure_logging(settings.log_level, settings.service_name)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level=settings.log_level.lower(),
-        access_log=False,  # URLs can carry ids of people; request metrics are in /metrics
-        timeout_graceful_shutdown=10,
-    )
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # URLs can carry ids of people; request metrics are in /metrics
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.http_workers > 1:
+        factory = f"{create_app.__module__}:{create_app.__name__}"
+        uvicorn.run(factory, factory=True, workers=settings.http_workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
 
 
 def service_main(

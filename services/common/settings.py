@@ -97,6 +97,13 @@ class CommonSettings(BaseSettings):
         "INFO", description="Log level; logs never carry personal data at any level."
     )
     http_host: str = Field("127.0.0.1", description="Address the HTTP API binds to.")
+    http_workers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="API processes per instance (uvicorn workers); each has its own pools and "
+        "command writer. One process uses at most one core.",
+    )
 
     # Overridden by each service's settings class.
     service_name: str = Field("common", description="Name used in logs, metrics and client ids.")

@@ -8,6 +8,7 @@ caught by the event store's (stream, version) key and retried on fresh state.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue
 import threading
@@ -110,6 +111,21 @@ class PlanCommands:
         self._writer.submit(item)
         return item.wait()
 
+    async def execute_async(
+        self,
+        payload: CommandPayload,
+        ctx: CommandContext,
+        stream_id: UUID | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """`execute` for the event loop: awaits the writer instead of parking a thread on it."""
+        item = _Item(
+            payload, ctx, self._target(payload, ctx, stream_id, expected_version), expected_version
+        )
+        item.notify(asyncio.get_running_loop())
+        self._writer.submit(item)
+        return await item.wait_async()
+
     def _target(
         self,
         payload: CommandPayload,
@@ -137,6 +153,7 @@ class PlanCommands:
         retried alone, so one conflict costs one command, not the batch.
         """
         self._batch = {}
+        self._drop_stale({item.stream_id for item in items})
         decided: list[tuple[_Item, CommandResult | BaseException]] = []
         for item in items:
             try:
@@ -269,6 +286,32 @@ class PlanCommands:
             cast(Any, event).mutate(agg)
         return agg
 
+    def _drop_stale(self, stream_ids: set[UUID]) -> None:
+        """Evict cached aggregates another process has written since (one query per batch).
+
+        Without it a stale cache entry is still caught by the (stream, version) key, but only
+        after a failed save and a retry; with several API processes that would be the rule.
+        """
+        cache = self.store.repository.cache
+        if cache is None:
+            return
+        cached: dict[UUID, int] = {}
+        for stream_id in stream_ids:
+            with contextlib.suppress(KeyError):
+                cached[stream_id] = cache.get(stream_id).version
+        if not cached:
+            return
+        with self.index.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT originator_id, max(originator_version) FROM planstore_events "
+                "WHERE originator_id = ANY(%s) GROUP BY originator_id",
+                (list(cached),),
+            ).fetchall()
+        stored = {row[0]: row[1] for row in rows}
+        for stream_id, version in cached.items():
+            if stored.get(stream_id, version) != version:
+                self._evict(stream_id)
+
     def _evict(self, stream_id: UUID) -> None:
         """Drop a cached aggregate that may hold state that was never saved."""
         cache = self.store.repository.cache
@@ -346,10 +389,28 @@ class _Item:
         self.payload, self.ctx, self.stream_id, self.expected = payload, ctx, stream_id, expected
         self.outcome: CommandResult | BaseException | None = None
         self._done = threading.Event()
+        self._future: asyncio.Future[None] | None = None
+
+    def notify(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Also wake an awaiting coroutine on ``loop`` when the writer is done."""
+        self._future = loop.create_future()
 
     def finish(self, outcome: CommandResult | BaseException | None) -> None:
         self.outcome = outcome
         self._done.set()
+        future = self._future
+        if future is not None:
+            future.get_loop().call_soon_threadsafe(_resolve, future)
+
+    async def wait_async(self, timeout: float = 60.0) -> CommandResult:
+        assert self._future is not None
+        try:
+            await asyncio.wait_for(asyncio.shield(self._future), timeout)
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "command", "decided_in_time", "the writer is overloaded"
+            ) from None
+        return self.wait(0)
 
     def wait(self, timeout: float = 60.0) -> CommandResult:
         if not self._done.wait(timeout):
@@ -406,6 +467,11 @@ class _Writer:
                 for item in items:
                     if item.outcome is None:
                         item.finish(_unavailable(exc))
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _unavailable(outcome: Any) -> Any:

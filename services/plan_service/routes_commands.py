@@ -124,7 +124,7 @@ def _add_route(
     creates = "{stream_id}" not in path
     tag = "plans" if model.STREAM_TYPE == "safety_plan" else "incidents"
 
-    def endpoint(request: Request, response: Response, **kw: Any) -> CommandOut:
+    async def endpoint(request: Request, response: Response, **kw: Any) -> CommandOut:
         payload: CommandPayload = kw["body"]
         stream_id: uuid.UUID | None = kw.get("stream_id")
         actor_id, actor_role, system = submitter(kw["principal"])
@@ -137,7 +137,7 @@ def _add_route(
             correlation_id=kw["x_correlation_id"],
             occurred_at=kw["occurred_at"],
         )
-        result = commands().execute(payload, ctx, stream_id, kw["expected_version"])
+        result = await commands().execute_async(payload, ctx, stream_id, kw["expected_version"])
         if result.replayed:
             response.headers["Idempotent-Replayed"] = "true"
         if creates:

@@ -30,7 +30,7 @@ NOT_SET = {
     "service_name": "each settings class names its own service; a shared value would rename all",
 }
 # Settings that only an HTTP API needs.
-API_ONLY = {"http_port": "workers serve no HTTP"}
+API_ONLY = {"http_port": "workers serve no HTTP", "http_workers": "workers serve no HTTP"}
 # Kubernetes and compose must give these exact values to every process.
 PRODUCTION_TLS = {
     "SAFETYPLAN_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
