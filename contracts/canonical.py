@@ -69,9 +69,41 @@ def _normalise(value: Any, path: str) -> Any:
     raise ContractError(path, "unsupported_type", f"{type(value).__name__} has no JSON form")
 
 
+class _Refused(Exception):
+    """Raised by `_fast`; the slow walk then finds the path and the rule for the error."""
+
+
+def _fast(value: Any) -> Any:
+    """`_normalise` without building a path per member (the hot path of every hash)."""
+    if isinstance(value, str):
+        return value.value if isinstance(value, Enum) else value
+    if isinstance(value, dict):
+        return {key: _fast(item) for key, item in value.items() if isinstance(key, str) or _no()}
+    if isinstance(value, list | tuple):
+        return [_fast(item) for item in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) <= MAX_SAFE_INTEGER and not isinstance(value, Enum) else _no()
+    if isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() is not None:
+        return format_utc(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return _no()
+
+
+def _no() -> Any:
+    raise _Refused
+
+
 def canonical_bytes(value: Mapping[str, Any]) -> bytes:
     """Canonical JSON bytes of a JSON object (see the module docstring for the exact rules)."""
-    normalised = _normalise(value, ROOT)
+    try:
+        normalised = _fast(value)
+    except _Refused:
+        normalised = _normalise(value, ROOT)  # raises the ContractError naming path and rule
     text = json.dumps(
         normalised, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )

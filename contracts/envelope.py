@@ -113,6 +113,11 @@ def compute_hash(envelope: EventEnvelope[Any] | Mapping[str, Any]) -> str:
 
 def seal(fields: Mapping[str, Any]) -> EventEnvelope[Any]:
     """Validate envelope fields (without `hash`; `payload` a payload model) and fill the hash."""
+    return seal_with_json(fields)[0]
+
+
+def seal_with_json(fields: Mapping[str, Any]) -> tuple[EventEnvelope[Any], dict[str, Any]]:
+    """`seal`, plus the sealed envelope's JSON-mode dict (made once: it is what gets stored)."""
     if "hash" in fields:
         raise ContractError("hash", "sealed_by_seal", "seal() computes the hash; do not pass it")
     payload = fields.get("payload")
@@ -123,7 +128,9 @@ def seal(fields: Mapping[str, Any]) -> EventEnvelope[Any]:
         draft = model.model_validate({**fields, "hash": UNSEALED_HASH})
     except ValidationError as exc:
         raise from_validation_error(exc) from None
-    return draft.model_copy(update={"hash": compute_hash(draft)})
+    data = envelope_dict(draft, with_hash=False)
+    digest = sha256_hash(canonical_bytes(data))
+    return draft.model_copy(update={"hash": digest}), {**data, "hash": digest}
 
 
 def verify_hash(envelope: EventEnvelope[Any]) -> bool:
@@ -165,6 +172,7 @@ __all__ = [
     "compute_hash",
     "envelope_dict",
     "seal",
+    "seal_with_json",
     "verify_chain",
     "verify_hash",
 ]

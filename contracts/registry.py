@@ -16,10 +16,12 @@ import re
 from functools import cache
 from typing import Any
 
+from pydantic import ValidationError
+
 from contracts.canonical import canonical_bytes
 from contracts.common import EventPayload, VersionedPayload
 from contracts.envelope import EventEnvelope, compute_hash, envelope_dict
-from contracts.errors import ContractError
+from contracts.errors import ContractError, from_validation_error
 from contracts.incident_events import INCIDENT_EVENTS
 from contracts.personal_data import SEALED_CONTEXT, paths_in_schema, sealed_in_schema
 from contracts.plan_events import PLAN_EVENTS
@@ -135,7 +137,11 @@ def seal_personal(payload: VersionedPayload, key_id: str, key: bytes) -> Version
         for change in data.get("changes") or ():
             if change.get("new_value") is not None and corrects_personal_field(change["path"]):
                 change["new_value"] = seal_value(key_id, key, change["new_value"])
-    return validate_strict(type(payload), seal_payload(data, tree, key_id, key), SEALED_CONTEXT)
+    sealed = seal_payload(data, tree, key_id, key)
+    try:  # the values come from a validated model's JSON dump: lax mode reads them back as is
+        return type(payload).model_validate(sealed, context=SEALED_CONTEXT)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from None
 
 
 AMENDED = "use_of_force.incident_amended"

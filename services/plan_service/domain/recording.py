@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from contracts.common import EventPayload, StreamType
-from contracts.envelope import Actor, EventEnvelope, seal
+from contracts.envelope import Actor, EventEnvelope, seal_with_json
 from contracts.registry import parse_event, seal_personal
 from contracts.sealed_values import DataKey
 from services.plan_service.domain.errors import IdempotencyKeyReused, RuleViolation
@@ -67,21 +67,23 @@ class EnvelopeAggregate(Aggregate):
     def _open(
         cls, stream_id: UUID, payload: EventPayload, ctx: CommandContext
     ) -> EnvelopeAggregate:
-        envelope = _seal(cls.STREAM_TYPE, stream_id, 1, None, payload, ctx)
+        _, stored = _seal(cls.STREAM_TYPE, stream_id, 1, None, payload, ctx)
         return cls._create(
             cls.Opened,
             id=stream_id,
-            envelope=envelope.model_dump(mode="json"),
+            envelope=stored,
             fingerprint=ctx.fingerprint,
             timestamp=ctx.now,
         )
 
     def _record(self, payload: EventPayload, ctx: CommandContext) -> None:
-        envelope = _seal(self.STREAM_TYPE, self.id, self.version + 1, self.last_hash, payload, ctx)
+        envelope, stored = _seal(
+            self.STREAM_TYPE, self.id, self.version + 1, self.last_hash, payload, ctx
+        )
         self._sealed = envelope  # applied as is: no second parse of what was just sealed
         self.trigger_event(
             self.Recorded,
-            envelope=envelope.model_dump(mode="json"),
+            envelope=stored,
             fingerprint=ctx.fingerprint,
             timestamp=ctx.now,
         )
@@ -127,11 +129,11 @@ def _seal(
     previous_hash: str | None,
     payload: EventPayload,
     ctx: CommandContext,
-) -> EventEnvelope[Any]:
+) -> tuple[EventEnvelope[Any], dict[str, Any]]:
     if ctx.data_key is None:  # never store or publish a personal value in clear
         raise RuntimeError("no patient data key in the command context")
     payload = seal_personal(payload, ctx.data_key.key_id, ctx.data_key.key)  # type: ignore[assignment]
-    return seal(
+    return seal_with_json(
         {
             "event_id": _event_id(ctx.command_id, version),
             "event_type": payload.MESSAGE_TYPE,
