@@ -86,10 +86,18 @@ def record_access(
                 request.method,
                 route,
                 resource_id,
-                json.dumps(dict(request.query_params)),
+                json.dumps(_storable(dict(request.query_params))),
                 purpose or default_purpose(principal),
             ),
         )
+
+
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: such a filter is a 422, not a 500
+
+
+def _storable(query: dict[str, str]) -> dict[str, str]:
+    """The query as jsonb can hold it: PostgreSQL text cannot contain NUL, so it becomes U+FFFD."""
+    return {k.replace("\x00", "\ufffd"): v.replace("\x00", "\ufffd") for k, v in query.items()}
 
 
 class AccessOut(BaseModel):
@@ -115,8 +123,8 @@ def access_log_router() -> APIRouter:
     )
     def access_log(
         request: Request,
-        subject: Annotated[str | None, Query(max_length=200)] = None,
-        resource_id: Annotated[str | None, Query(max_length=200)] = None,
+        subject: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+        resource_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
         since: Annotated[datetime | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     ) -> list[AccessOut]:
