@@ -38,7 +38,10 @@ def format_utc(value: datetime) -> str:
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00: a ValueError makes it a 422, not a 500
+        raise ValueError("the time is outside years 1 to 9999 in UTC") from None
 
 
 UtcDatetime = Annotated[

@@ -138,6 +138,18 @@ def asyncapi_document() -> dict[str, Any]:
     channel_messages[topics.SUBMISSIONS_DLQ]["rejected_command"] = {
         "$ref": "#/components/messages/rejected_command"
     }
+    messages["rejected_event"] = {
+        "name": "rejected_event",
+        "title": "Refused event record",
+        "summary": "An event record a consumer refused, value unchanged, with headers saying why.",
+        "contentType": topics.CONTENT_TYPE_JSON,
+        "headers": _dlq_headers_schema(),
+        "payload": {"type": "object", "description": "The original event record bytes."},
+        "bindings": {"kafka": {"key": KEY_SCHEMA, "bindingVersion": "0.5.0"}},
+    }
+    channel_messages[topics.EVENTS_DLQ]["rejected_event"] = {
+        "$ref": "#/components/messages/rejected_event"
+    }
     messages["person_erased"] = {
         "name": "person_erased",
         "title": "Erasure notice",
@@ -187,6 +199,9 @@ def asyncapi_document() -> dict[str, Any]:
         "consumePlanEvent": _operation("receive", topics.PLAN_EVENTS, "Projections read."),
         "consumeUseOfForceEvent": _operation(
             "receive", topics.USE_OF_FORCE_EVENTS, "Projections read."
+        ),
+        "refuseEvent": _operation(
+            "send", topics.EVENTS_DLQ, "A projection (plan read model, audit, reporting) refuses."
         ),
     }
     return {

@@ -18,6 +18,7 @@ SUBMISSIONS_DLQ = "safetyplan.submissions.dlq"
 PLAN_EVENTS = "safetyplan.events"
 USE_OF_FORCE_EVENTS = "useofforce.events"
 ERASURES = "safetyplan.erasures"
+EVENTS_DLQ = "safetyplan.events.dlq"
 
 KEEP_FOREVER = "-1"
 """retention.ms for event topics: projections rebuild from offset 0, so nothing may expire."""
@@ -31,7 +32,9 @@ class TopicSpec:
 
     name: str
     key: str
-    carries: Literal["commands", "events", "rejected_commands", "erasure_notices"]
+    carries: Literal[
+        "commands", "events", "rejected_commands", "erasure_notices", "rejected_events"
+    ]
     partitions: int
     config: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
     description: str = ""
@@ -84,6 +87,17 @@ TOPICS: tuple[TopicSpec, ...] = (
         # Compacted: a projection rebuilt from offset 0 still learns of every erasure.
         config=MappingProxyType({"retention.ms": KEEP_FOREVER, "cleanup.policy": "compact"}),
         description="A patient's data key was destroyed: drop what was derived from it.",
+    ),
+    TopicSpec(
+        name=EVENTS_DLQ,
+        key="the refused event record's key, unchanged",
+        carries="rejected_events",
+        partitions=1,
+        # A refused record may not be a sealed contract event (personal values in clear): keep
+        # it only long enough to act on, like rejected submissions.
+        config=MappingProxyType({"retention.ms": str(30 * 24 * 3600 * 1000)}),
+        description="Event records a projection refused (plan read model, audit, reporting),"
+        " value unchanged, with dlq-* headers saying why.",
     ),
 )
 

@@ -16,7 +16,7 @@ import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, StringConstraints
 
-from services.audit_service import audit
+from services.audit_service import audit, dashboard
 from services.audit_service import models as m
 from services.audit_service.projection import DDL, NAME
 from services.audit_service.settings import AuditServiceSettings
@@ -194,7 +194,8 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
                 apply_schema(conn, "consumer_offsets", OFFSETS_DDL)
                 apply_schema(conn, f"projection:{NAME}", DDL)
 
-    return create_service_app(
+    pages = dashboard.routers()
+    app = create_service_app(
         settings,
         title="audit_service",
         description=DESCRIPTION,
@@ -202,7 +203,11 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
             about,
             Protected(plans, roles=("governance",), audited=True),
             Protected(logs, roles=("governance", "admin"), audited=True),
+            Protected(pages["governance"], roles=("governance",), audited=True),
+            Protected(pages["integrity"], roles=("governance", "admin"), audited=True),
         ],
         on_startup=on_startup,
         domain_errors=[audit.AuditError],
     )
+    dashboard.install(app)
+    return app

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from uuid import UUID
+from typing import NamedTuple
 
 from contracts import merkle
 
 
-@dataclass(frozen=True)
-class ChainEvent:
+class ChainEvent(NamedTuple):
+    """One event as the chain walk sees it (a tuple: one is made per event on replay)."""
+
     stream_version: int
-    event_id: UUID
+    event_id: str
     event_hash: str
     previous_hash: str | None
     hash_ok: bool
@@ -34,7 +35,7 @@ class ChainEvent:
 @dataclass(frozen=True)
 class Break:
     stream_version: int
-    event_id: UUID
+    event_id: str
     rule: str
 
 
@@ -49,29 +50,31 @@ class ChainState:
 def advance(state: ChainState, events: Iterable[ChainEvent]) -> ChainState:
     """Verify as far as the events allow; stops at a gap (may fill later) or the first break."""
     ordered = sorted(events, key=lambda e: e.stream_version)
-    if ordered:
-        state = replace(state, max_version=max(state.max_version, ordered[-1].stream_version))
+    if not ordered:
+        return state
+    version, verified_hash = state.verified_version, state.verified_hash
+    max_version = max(state.max_version, ordered[-1].stream_version)
+    broken = state.broken
     for event in ordered:
-        if event.stream_version <= state.verified_version:
+        if event.stream_version <= version:
             continue
-        if state.broken is not None and event.stream_version >= state.broken.stream_version:
+        if broken is not None and event.stream_version >= broken.stream_version:
             break
-        if event.stream_version != state.verified_version + 1:
+        if event.stream_version != version + 1:
             break  # a gap: reported as missing_version when read
         rule = None
         if not event.hash_ok:
             rule = "hash_mismatch"
-        elif event.previous_hash != state.verified_hash:
+        elif event.previous_hash != verified_hash:
             rule = "chain_broken"
         if rule is not None:
-            return replace(state, broken=Break(event.stream_version, event.event_id, rule))
-        state = replace(
-            state, verified_version=event.stream_version, verified_hash=event.event_hash
-        )
-    return state
+            broken = Break(event.stream_version, event.event_id, rule)
+            break
+        version, verified_hash = event.stream_version, event.event_hash
+    return ChainState(version, verified_hash, max_version, broken)
 
 
-def conflict(state: ChainState, stream_version: int, event_id: UUID) -> ChainState:
+def conflict(state: ChainState, stream_version: int, event_id: str) -> ChainState:
     """A second, different event claims ``stream_version``: the earliest such break wins."""
     if state.broken is not None and state.broken.stream_version <= stream_version:
         return state

@@ -2,8 +2,12 @@
 
 Fed by ``services.common.consumer.TransactionalConsumer`` from the plan and use-of-force event
 topics; each poll batch is one PostgreSQL transaction together with the consumed offsets, so a
-crash anywhere gives neither loss nor double counting. ``apply_batch`` parses each record once
-and writes each table with one ``executemany`` per batch.
+crash anywhere gives neither loss nor double counting. ``apply_batch`` reads each record once
+(``reader.py``: no pydantic model for a canonical, intact event), reads what is stored about
+the batch in one pipeline, and writes with a COPY each for ``au_events``/``au_leaves`` and one
+pipeline of ``INSERT … SELECT FROM unnest`` for every other table (``bulk.py``): a handful of
+round trips per batch, however many events and tables. Applying a batch in parts, one after
+the other in the same transaction, gives the same rows as applying it whole.
 
 Idempotence: an event is new when its (stream_id, stream_version) is not stored yet; a
 redelivery (same event id) changes nothing; a *different* event claiming a stored place is kept
@@ -12,7 +16,8 @@ id, numbered per topic-partition in offset order (``leaf_seq``), so a replay num
 No table has a column filled from the clock: a rebuild from offset 0 gives identical rows.
 
 A record that is not a valid event (``ContractError``: field and rule) is rejected: the consumer
-dead-letters it and ``on_rejected`` keeps (topic, partition, offset, field, rule) in
+sends it to the events dead-letter topic (``contracts.topics.EVENTS_DLQ``, original bytes and
+dlq-* headers) and ``on_rejected`` keeps (topic, partition, offset, field, rule) in
 ``au_rejected``. An event whose own hash does not match its content is *not* rejected: it is
 stored with ``hash_ok = false`` (it is the evidence), named as the stream's broken link, and
 its facts are left out of the involvement tables.
@@ -22,20 +27,18 @@ This module must never store or log names or free text, nor raise with an event'
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
-from uuid import UUID
+from typing import Any, NamedTuple
 
 import psycopg
 
 from contracts import topics
-from contracts.canonical import canonical_bytes_of_json, sha256_hash
-from contracts.envelope import EventEnvelope, envelope_dict
-from contracts.registry import current_version, parse_event
-from services.audit_service import integrity
-from services.audit_service.facts import TABLES, Row, facts_of
+from contracts.errors import ContractError
+from services.audit_service import bulk, integrity
+from services.audit_service.facts import TABLES, Row
+from services.audit_service.reader import AuditEvent, ProjectionError, read_event
 from services.common.consumer import Record, Rejection
 from services.common.settings import CommonSettings
 
@@ -146,45 +149,69 @@ PROJECTION_TABLES: tuple[str, ...] = (
 )
 """Every table this projection writes (consumer_offsets aside), e.g. for full dumps."""
 
-# table and column names are this module's constants, never input
-_INSERT = {
-    table: f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"  # noqa: S608
-    " ON CONFLICT DO NOTHING"
-    for table, cols in TABLES.items()
+
+def _column_types(table: str, columns: Sequence[str]) -> tuple[str, ...]:
+    """Each column's SQL type, read from this module's DDL (one source of truth)."""
+    ddl = next(d for d in DDL if re.search(rf"\b{table} \(", d))
+    found = []
+    for column in columns:
+        match = re.search(rf'(?:^|[(,]\s*)"?{column}"? (\w+)', ddl)
+        if match is None:
+            raise LookupError(f"{table}.{column} is not in the DDL")
+        found.append(match.group(1))
+    return tuple(found)
+
+
+EVENT_COLUMNS = (
+    "stream_id",
+    "stream_version",
+    "event_id",
+    "stream_type",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "recorded_at",
+    "actor_role",
+    "actor_on_behalf",
+    "event_hash",
+    "previous_hash",
+    "hash_ok",
+    "topic",
+    "partition",
+    "offset",
+)
+LEAF_COLUMNS = ("event_id", "topic", "partition", "offset", "leaf_seq", "event_hash")
+CONFLICT_COLUMNS = (
+    "stream_id",
+    "stream_version",
+    "event_id",
+    "event_hash",
+    "topic",
+    "partition",
+    "offset",
+)
+STREAM_COLUMNS = (
+    "stream_id",
+    "stream_type",
+    "verified_version",
+    "verified_hash",
+    "max_version",
+    "break_version",
+    "break_event_id",
+    "break_rule",
+)
+_STREAM_UPDATE = tuple(c for c in STREAM_COLUMNS if c not in ("stream_id", "stream_type"))
+WRITES: dict[str, bulk.Table] = {
+    table: bulk.Table(table, columns, _column_types(table, columns))
+    for table, columns in (
+        *TABLES.items(),
+        ("au_conflicts", CONFLICT_COLUMNS),
+        ("au_streams", STREAM_COLUMNS),
+    )
 }
+"""Tables written with ``bulk.insert_new`` (one statement each, all in one pipeline)."""
 
-
-class ProjectionError(ValueError):
-    """A record the projection refuses; names the field and rule (dead-letter headers)."""
-
-    def __init__(self, field: str, rule: str) -> None:
-        super().__init__(f"{field} violates {rule}")
-        self.field = field
-        self.rule = rule
-
-
-@dataclass(frozen=True)
-class Parsed:
-    record: Record
-    event: EventEnvelope[Any]
-    """The event upcast to the current schema version (hash fields as written)."""
-    hash_ok: bool
-
-
-def parse(record: Record, expected_stream_type: str) -> Parsed:
-    """Parse once, strictly; check the own hash over the event as written (as compute_hash)."""
-    raw = record.value or b""
-    written = parse_event(raw, upcast=False, verify=False)  # ContractError: field and rule
-    if written.stream_type != expected_stream_type:
-        raise ProjectionError("stream_type", "topic_carries_stream_type")
-    if record.key is not None and record.key != topics.record_key(written.stream_id):
-        raise ProjectionError("stream_id", "key_is_stream_id")
-    # the JSON-mode dump is already canonical JSON data: the same bytes as compute_hash()
-    own = sha256_hash(canonical_bytes_of_json(envelope_dict(written, with_hash=False)))
-    event = written
-    if written.schema_version != current_version(written.event_type):
-        event = parse_event(raw, verify=False)
-    return Parsed(record, event, own == written.hash)
+__all__ = ["DDL", "NAME", "PROJECTION_TABLES", "AuditProjection", "ProjectionError"]
 
 
 class AuditProjection:
@@ -208,156 +235,89 @@ class AuditProjection:
         )
 
     def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
-        self.apply_batch(cur, [record])
+        for _, exc in self.apply_batch(cur, [record]):
+            raise exc
 
     def _stream_type(self, topic: str) -> str:
         return "safety_plan" if topic == self.plan_topic else "use_of_force_incident"
 
-    def apply_batch(self, cur: psycopg.Cursor[Any], records: Sequence[Record]) -> None:
-        parsed = [parse(r, self._stream_type(r.topic)) for r in records]
-        if not parsed:
-            return
-        self._leaves(cur, parsed)
-        fresh, conflicts = self._new_events(cur, parsed)
-        rows: dict[str, list[Row]] = defaultdict(list)
-        for item in fresh:
-            if item.hash_ok:  # a tampered event is evidence, not a fact
-                for table, row in facts_of(item.event):
-                    rows[table].append(row)
-        for table, table_rows in rows.items():
-            cur.executemany(_INSERT[table], table_rows)
-        self._chains(cur, fresh, conflicts)
+    def apply_batch(
+        self, cur: psycopg.Cursor[Any], records: Sequence[Record]
+    ) -> list[tuple[Record, Exception]]:
+        """Apply the records it can read; return the refused ones (field and rule) for the
+        consumer to dead-letter and pass to ``on_rejected``, without replaying the batch.
 
-    # --- Merkle leaves -----------------------------------------------------------------------
-    def _leaves(self, cur: psycopg.Cursor[Any], parsed: list[Parsed]) -> None:
-        ids = list({p.event.event_id for p in parsed})
-        seen = {
-            r[0]
-            for r in cur.execute(
-                "SELECT event_id FROM au_leaves WHERE event_id = ANY(%s)", (ids,)
-            ).fetchall()
-        }
-        tps = sorted({(p.record.topic, p.record.partition) for p in parsed})
-        next_seq: dict[tuple[str, int], int] = {}
-        for topic, partition in tps:
-            row = cur.execute(
-                "SELECT max(leaf_seq) FROM au_leaves WHERE topic = %s AND partition = %s",
-                (topic, partition),
-            ).fetchone()
-            next_seq[(topic, partition)] = 0 if row is None or row[0] is None else row[0] + 1
-        leaves = []
-        for p in parsed:  # partition order, offsets ascending within a partition
-            if p.event.event_id in seen:
-                continue
-            seen.add(p.event.event_id)
-            tp = (p.record.topic, p.record.partition)
-            leaves.append((p.event.event_id, *tp, p.record.offset, next_seq[tp], p.event.hash))
-            next_seq[tp] += 1
-        cur.executemany(
-            'INSERT INTO au_leaves (event_id, topic, partition, "offset", leaf_seq, event_hash)'
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            leaves,
+        Round trips per batch: one pipeline of reads, a COPY each for leaves and events, and
+        one pipeline of every other write (plus one read for a stream with a gap to fill).
+        """
+        events: list[AuditEvent] = []
+        refused: list[tuple[Record, Exception]] = []
+        for record in records:
+            try:
+                events.append(read_event(record, self._stream_type(record.topic)))
+            except (ContractError, ProjectionError) as exc:
+                refused.append((record, exc))
+        if not events:
+            return refused
+        stored = _stored_state(cur, events)
+        # Python work is done inside each COPY, after its rows are written: the server ingests
+        # the rows already sent meanwhile, so the two processes overlap instead of taking turns.
+        with bulk.copy(cur, "au_leaves", LEAF_COLUMNS) as copy:
+            for leaf in _new_leaves(events, stored):
+                copy.write_row(leaf)
+            fresh, conflicts = _new_events(events, stored)
+            event_rows = [_event_row(e) for e in fresh]
+        with bulk.copy(cur, "au_events", EVENT_COLUMNS) as copy:
+            for row in event_rows:
+                copy.write_row(row)
+            rows: dict[str, list[Row]] = defaultdict(list)
+            for event in fresh:
+                for table, fact in event.facts:  # none for a tampered event: evidence, not facts
+                    rows[table].append(fact)
+        writes: list[tuple[bulk.Table, bulk.Rows, Sequence[str]]] = [
+            (WRITES[table], table_rows, ()) for table, table_rows in rows.items()
+        ]
+        writes.append((WRITES["au_conflicts"], [_conflict_row(e) for e in conflicts], ()))
+        writes.append(
+            (WRITES["au_streams"], self._chains(cur, fresh, conflicts, stored), _STREAM_UPDATE)
         )
-
-    # --- events, duplicates and conflicts ----------------------------------------------------
-    def _new_events(
-        self, cur: psycopg.Cursor[Any], parsed: list[Parsed]
-    ) -> tuple[list[Parsed], list[Parsed]]:
-        keys = list({(p.event.stream_id, p.event.stream_version) for p in parsed})
-        stored: dict[tuple[UUID, int], UUID] = {
-            (r[0], r[1]): r[2]
-            for r in cur.execute(
-                "SELECT e.stream_id, e.stream_version, e.event_id FROM au_events e"
-                " JOIN unnest(%s::uuid[], %s::int[]) AS k(s, v)"
-                " ON e.stream_id = k.s AND e.stream_version = k.v",
-                ([k[0] for k in keys], [k[1] for k in keys]),
-            ).fetchall()
-        }
-        fresh: list[Parsed] = []
-        conflicts: list[Parsed] = []
-        for p in parsed:
-            e = p.event
-            key = (e.stream_id, e.stream_version)
-            if key not in stored:
-                stored[key] = e.event_id
-                fresh.append(p)
-            elif stored[key] != e.event_id:
-                conflicts.append(p)
-            # else: a redelivery of a stored event - nothing to do
-        cur.executemany(
-            "INSERT INTO au_events VALUES"
-            " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    e.stream_id,
-                    e.stream_version,
-                    e.event_id,
-                    e.stream_type,
-                    e.event_type,
-                    e.schema_version,
-                    e.occurred_at,
-                    e.recorded_at,
-                    e.actor.role,
-                    e.actor.on_behalf_of is not None,
-                    e.hash,
-                    e.previous_hash,
-                    p.hash_ok,
-                    p.record.topic,
-                    p.record.partition,
-                    p.record.offset,
-                )
-                for p in fresh
-                for e in (p.event,)
-            ],
-        )
-        cur.executemany(
-            "INSERT INTO au_conflicts VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [
-                (
-                    p.event.stream_id,
-                    p.event.stream_version,
-                    p.event.event_id,
-                    p.event.hash,
-                    p.record.topic,
-                    p.record.partition,
-                    p.record.offset,
-                )
-                for p in conflicts
-            ],
-        )
-        return fresh, conflicts
+        bulk.insert_new(cur, writes)
+        return refused
 
     # --- hash chains -------------------------------------------------------------------------
     def _chains(
-        self, cur: psycopg.Cursor[Any], fresh: list[Parsed], conflicts: list[Parsed]
-    ) -> None:
-        by_stream: dict[UUID, list[Parsed]] = defaultdict(list)
-        for p in fresh:
-            by_stream[p.event.stream_id].append(p)
-        stream_types = {p.event.stream_id: p.event.stream_type for p in fresh + conflicts}
-        if not stream_types:
-            return
-        states = {
-            r[0]: integrity.ChainState(
-                r[1], r[2], r[3], integrity.Break(r[4], r[5], r[6]) if r[4] is not None else None
-            )
-            for r in cur.execute(
-                "SELECT stream_id, verified_version, verified_hash, max_version,"
-                " break_version, break_event_id, break_rule FROM au_streams"
-                " WHERE stream_id = ANY(%s)",
-                (list(stream_types),),
-            ).fetchall()
-        }
-        out = []
+        self,
+        cur: psycopg.Cursor[Any],
+        fresh: list[AuditEvent],
+        conflicts: list[AuditEvent],
+        stored: Stored,
+    ) -> list[Row]:
+        """The new au_streams row of every stream the batch touched."""
+        by_stream: dict[str, list[AuditEvent]] = defaultdict(list)
+        for e in fresh:
+            by_stream[e.stream_id].append(e)
+        conflicts_by_stream: dict[str, list[AuditEvent]] = defaultdict(list)
+        for e in conflicts:
+            conflicts_by_stream[e.stream_id].append(e)
+        stream_types = {e.stream_id: e.stream_type for e in fresh + conflicts}
+        states = {sid: stored.streams.get(sid, integrity.ChainState()) for sid in stream_types}
+        gaps = [
+            (sid, state.verified_version)
+            for sid, state in states.items()
+            if state.max_version > state.verified_version and state.broken is None
+        ]
+        unverified = _stored_unverified(cur, gaps)
+        out: list[Row] = []
         for stream_id, stream_type in stream_types.items():
-            state = states.get(stream_id, integrity.ChainState())
-            events = [_chain_event(p) for p in by_stream.get(stream_id, [])]
-            if state.max_version > state.verified_version and state.broken is None:
-                events += self._stored_unverified(cur, stream_id, state.verified_version)
-            state = integrity.advance(state, events)
-            for p in conflicts:
-                if p.event.stream_id == stream_id:
-                    state = integrity.conflict(state, p.event.stream_version, p.event.event_id)
+            chain = [
+                integrity.ChainEvent(
+                    e.stream_version, e.event_id, e.hash, e.previous_hash, e.hash_ok
+                )
+                for e in by_stream.get(stream_id, ())
+            ]
+            state = integrity.advance(states[stream_id], chain + unverified.get(stream_id, []))
+            for e in conflicts_by_stream.get(stream_id, ()):
+                state = integrity.conflict(state, e.stream_version, e.event_id)
             b = state.broken
             out.append(
                 (
@@ -371,26 +331,149 @@ class AuditProjection:
                     b.rule if b else None,
                 )
             )
-        cur.executemany(
-            "INSERT INTO au_streams VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (stream_id) DO UPDATE SET verified_version = excluded.verified_version,"
-            " verified_hash = excluded.verified_hash, max_version = excluded.max_version,"
-            " break_version = excluded.break_version, break_event_id = excluded.break_event_id,"
-            " break_rule = excluded.break_rule",
-            out,
+        return out
+
+
+class Stored(NamedTuple):
+    """What is already stored about a batch's events, read in one round trip."""
+
+    leaves: set[str]
+    """Event ids that already have a Merkle leaf."""
+    next_seq: dict[tuple[str, int], int]
+    """(topic, partition) -> the next leaf_seq."""
+    events: dict[tuple[str, int], str]
+    """(stream id, stream version) -> the event id stored there."""
+    streams: dict[str, integrity.ChainState]
+
+
+def _stored_state(cur: psycopg.Cursor[Any], events: list[AuditEvent]) -> Stored:
+    conn = cur.connection
+    tps = sorted({(e.topic, e.partition) for e in events})
+    keys = list({(e.stream_id, e.stream_version) for e in events})
+    with conn.pipeline():
+        leaves = conn.cursor()
+        leaves.execute(
+            "SELECT event_id FROM au_leaves WHERE event_id = ANY(%s::uuid[])",
+            (bulk.plain_array_literal({e.event_id for e in events}),),
         )
+        seqs = conn.cursor()
+        seqs.execute(
+            "SELECT k.t, k.p, (SELECT max(leaf_seq) FROM au_leaves"
+            " WHERE topic = k.t AND partition = k.p)"
+            " FROM unnest(%s::text[], %s::int[]) AS k(t, p)",
+            (
+                bulk.array_literal(t for t, _ in tps),
+                bulk.plain_array_literal(p for _, p in tps),
+            ),
+        )
+        placed = conn.cursor()
+        placed.execute(
+            "SELECT e.stream_id, e.stream_version, e.event_id FROM au_events e"
+            " JOIN unnest(%s::uuid[], %s::int[]) AS k(s, v)"
+            " ON e.stream_id = k.s AND e.stream_version = k.v",
+            (
+                bulk.plain_array_literal(k[0] for k in keys),
+                bulk.plain_array_literal(k[1] for k in keys),
+            ),
+        )
+        streams = conn.cursor()
+        streams.execute(
+            "SELECT stream_id, verified_version, verified_hash, max_version,"
+            " break_version, break_event_id, break_rule FROM au_streams"
+            " WHERE stream_id = ANY(%s::uuid[])",
+            (bulk.plain_array_literal({e.stream_id for e in events}),),
+        )
+    return Stored(
+        leaves={str(r[0]) for r in leaves.fetchall()},
+        next_seq={
+            (str(r[0]), int(r[1])): 0 if r[2] is None else int(r[2]) + 1 for r in seqs.fetchall()
+        },
+        events={(str(r[0]), int(r[1])): str(r[2]) for r in placed.fetchall()},
+        streams={
+            str(r[0]): integrity.ChainState(
+                r[1],
+                r[2],
+                r[3],
+                integrity.Break(r[4], str(r[5]), r[6]) if r[4] is not None else None,
+            )
+            for r in streams.fetchall()
+        },
+    )
 
-    def _stored_unverified(
-        self, cur: psycopg.Cursor[Any], stream_id: UUID, after: int
-    ) -> list[integrity.ChainEvent]:
-        rows = cur.execute(
-            "SELECT stream_version, event_id, event_hash, previous_hash, hash_ok FROM au_events"
-            " WHERE stream_id = %s AND stream_version > %s ORDER BY stream_version",
-            (stream_id, after),
-        ).fetchall()
-        return [integrity.ChainEvent(*r) for r in rows]
+
+def _stored_unverified(
+    cur: psycopg.Cursor[Any], gaps: list[tuple[str, int]]
+) -> dict[str, list[integrity.ChainEvent]]:
+    """Stored events above each stream's verified version (a gap may be filled now)."""
+    if not gaps:
+        return {}
+    out: dict[str, list[integrity.ChainEvent]] = defaultdict(list)
+    for r in cur.execute(
+        "SELECT e.stream_id, e.stream_version, e.event_id, e.event_hash, e.previous_hash,"
+        " e.hash_ok FROM au_events e JOIN unnest(%s::uuid[], %s::int[]) AS g(s, v)"
+        " ON e.stream_id = g.s AND e.stream_version > g.v ORDER BY 1, 2",
+        (
+            bulk.plain_array_literal(g[0] for g in gaps),
+            bulk.plain_array_literal(g[1] for g in gaps),
+        ),
+    ):
+        out[str(r[0])].append(integrity.ChainEvent(r[1], str(r[2]), r[3], r[4], r[5]))
+    return out
 
 
-def _chain_event(p: Parsed) -> integrity.ChainEvent:
-    e = p.event
-    return integrity.ChainEvent(e.stream_version, e.event_id, e.hash, e.previous_hash, p.hash_ok)
+def _new_leaves(events: list[AuditEvent], stored: Stored) -> list[Row]:
+    """Merkle leaves of the events not yet leaves, numbered on per topic-partition."""
+    seen = set(stored.leaves)
+    next_seq = dict(stored.next_seq)
+    leaves = []
+    for e in events:  # partition order, offsets ascending within a partition
+        if e.event_id in seen:
+            continue
+        seen.add(e.event_id)
+        tp = (e.topic, e.partition)
+        leaves.append((e.event_id, e.topic, e.partition, e.offset, next_seq[tp], e.hash))
+        next_seq[tp] += 1
+    return leaves
+
+
+def _new_events(
+    events: list[AuditEvent], stored: Stored
+) -> tuple[list[AuditEvent], list[AuditEvent]]:
+    """(fresh, conflicts): events whose place is free, and different events claiming a taken
+    place; a redelivery of a stored event is neither."""
+    placed = dict(stored.events)
+    fresh: list[AuditEvent] = []
+    conflicts: list[AuditEvent] = []
+    for e in events:
+        key = (e.stream_id, e.stream_version)
+        if key not in placed:
+            placed[key] = e.event_id
+            fresh.append(e)
+        elif placed[key] != e.event_id:
+            conflicts.append(e)
+    return fresh, conflicts
+
+
+def _event_row(e: AuditEvent) -> Row:
+    return (
+        e.stream_id,
+        e.stream_version,
+        e.event_id,
+        e.stream_type,
+        e.event_type,
+        e.schema_version,
+        e.occurred_at,
+        e.recorded_at,
+        e.actor_role,
+        e.actor_on_behalf,
+        e.hash,
+        e.previous_hash,
+        e.hash_ok,
+        e.topic,
+        e.partition,
+        e.offset,
+    )
+
+
+def _conflict_row(e: AuditEvent) -> Row:
+    return (e.stream_id, e.stream_version, e.event_id, e.hash, e.topic, e.partition, e.offset)

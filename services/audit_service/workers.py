@@ -1,8 +1,9 @@
 """The audit_service's background process: the projection consumer
 (`python -m services.audit_service consumer`). Runs until the stop event is set.
 
-No dead-letter topic exists for events yet (contracts/topics.py defines one for submissions
-only): a refused record is logged by field and rule by the consumer and kept in `au_rejected`.
+A record the audit refuses goes to the events dead-letter topic (`safetyplan.events.dlq`, original
+key and bytes, dlq-* headers naming field and rule) and is kept in `au_rejected`; the projection
+returns refusals instead of raising, so one bad record never replays the batch.
 This module must never apply events itself: that is the projection's job.
 """
 

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -29,6 +29,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from prometheus_client import Counter, Histogram
 from psycopg_pool import ConnectionPool
 
+from contracts import topics
 from services.common.db import apply_schema, open_pool
 from services.common.kafka_client import dlq_headers, make_producer
 from services.common.settings import CommonSettings
@@ -88,7 +89,9 @@ class Projection(Protocol):
         and ``apply_batch(cur, records)``: then the whole poll batch (in partition order) is
         applied in one call, so the projection can read and write its rows once per batch
         instead of once per record. A failing batch is retried one record at a time, each
-        through ``apply_batch([record])``.
+        through ``apply_batch([record])``. ``apply_batch`` may also return the records it
+        refuses as (record, exception) pairs instead of raising: they are dead-lettered and
+        passed to ``on_rejected`` as a raising record would be, and the batch is not replayed.
         """
         ...
 
@@ -192,6 +195,9 @@ class TransactionalConsumer:
         if self._producer is not None:
             self._producer.close(timeout=5)
             self._producer = None
+        close_projection = getattr(self.projection, "close", None)
+        if callable(close_projection):  # resources a projection holds (e.g. a key vault pool)
+            close_projection()
 
     def run(self) -> None:
         """Poll and apply until stop() is called; transient database errors are retried."""
@@ -281,9 +287,10 @@ class TransactionalConsumer:
                 if fresh:
                     fresh_by_tp[tp] = fresh
             records = [r for fresh in fresh_by_tp.values() for r in fresh]
+            refused: list[tuple[Any, BaseException]] = []  # returned by apply_batch
             if not isolate:
                 if apply_batch is not None:
-                    apply_batch(cur, records)
+                    refused += apply_batch(cur, records) or ()
                 else:
                     for record in records:
                         self.projection.apply(cur, record)
@@ -292,7 +299,7 @@ class TransactionalConsumer:
                 try:
                     with conn.transaction():
                         if apply_batch is not None:
-                            apply_batch(cur, [record])
+                            refused += apply_batch(cur, [record]) or ()
                         else:
                             self.projection.apply(cur, record)
                     applied += 1
@@ -304,6 +311,13 @@ class TransactionalConsumer:
                     on_rejected = getattr(self.projection, "on_rejected", None)
                     if on_rejected is not None:
                         on_rejected(cur, record, why)
+            applied -= len(refused)
+            for record, error in refused:  # refused without failing the batch: no replay
+                why = Rejection.of(error)
+                dead.append((record, why))
+                on_rejected = getattr(self.projection, "on_rejected", None)
+                if on_rejected is not None:
+                    on_rejected(cur, record, why)
             for tp, fresh in fresh_by_tp.items():
                 cur.execute(
                     "UPDATE consumer_offsets SET next_offset = %s, updated_at = now() "
@@ -418,18 +432,23 @@ def run_in_thread(consumer: TransactionalConsumer, name: str | None = None) -> t
     return thread
 
 
+S = TypeVar("S", bound=CommonSettings)
+
+
 def projection_consumer(
     settings: CommonSettings, projection: Projection, pool: ConnectionPool, **options: Any
 ) -> TransactionalConsumer:
-    """A consumer for a service's projection, with that service's batch size when it has one
-    (`consumer_max_poll_records` on its settings class)."""
+    """A consumer for a service's event projection, with that service's batch size when it has
+    one (`consumer_max_poll_records` on its settings class). Records it refuses go to the events
+    dead-letter topic, so a refusal is never only a log line."""
     options.setdefault("max_poll_records", getattr(settings, "consumer_max_poll_records", 2000))
+    options.setdefault("dlq_topic", topics.topic(topics.EVENTS_DLQ, settings.topic_prefix))
     return TransactionalConsumer(settings, projection, pool, **options)
 
 
 def run_projection(
-    settings: CommonSettings,
-    make_projection: Callable[[CommonSettings], Projection],
+    settings: S,
+    make_projection: Callable[[S], Projection],
     stop: threading.Event,
 ) -> None:
     """The whole life of a projection worker process: pool, consumer, run until stopped."""

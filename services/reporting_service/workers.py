@@ -1,9 +1,9 @@
 """The reporting_service's background process: the projection consumer
 (`python -m services.reporting_service consumer`). Runs until the stop event is set.
 
-No dead-letter topic exists for events yet (contracts/topics.py defines one for submissions
-only): a refused event is logged by field and rule by the consumer, kept in `rs_rejected`, and
-listed in every report's provenance.
+A refused event goes to the events dead-letter topic (`safetyplan.events.dlq`, original key and
+bytes, dlq-* headers naming field and rule), is kept in `rs_rejected` and is listed in every
+report's provenance.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ def test_partition_counts_are_declared_per_topic() -> None:
         "safetyplan.events": 6,
         "useofforce.events": 6,
         "safetyplan.erasures": 1,
+        "safetyplan.events.dlq": 1,
     }
 
 
