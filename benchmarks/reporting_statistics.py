@@ -2,7 +2,9 @@
 
 Fills the compact fact tables (`rs_stat_incident`, `rs_stat_force`) of a scratch schema in the
 reporting database with synthetic rows (COPY), then times `statistics_queries.raw_rows` + the
-publication rules for one year, all providers. Prints one JSON line. Never run by the tests.
+publication rules for one year, all providers; beside it, in the same runs, the plain reference
+statement (`reference_raw_rows`, the shape the report used before) and a raw count(*) scan of the
+same tables. Prints one JSON line. Never run by the tests.
 
     .venv/bin/python benchmarks/reporting_statistics.py [--incidents 200000] [--runs 5]
 """
@@ -24,7 +26,11 @@ from services.reporting_service import statistics as st
 from services.reporting_service.projection import DDL
 from services.reporting_service.scope import AsOf, Period, Scope
 from services.reporting_service.settings import ReportingServiceSettings
-from services.reporting_service.statistics_queries import published_row, raw_rows
+from services.reporting_service.statistics_queries import (
+    published_row,
+    raw_rows,
+    reference_raw_rows,
+)
 
 TYPES = [t for t in RestrictiveInterventionType if not t.is_legacy]
 REASONS = ["10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "98", "99"]
@@ -99,7 +105,7 @@ def measure(incidents: int = 200_000, runs: int = 5) -> dict[str, float | int]:
             topic = "useofforce.events"
             as_of = AsOf.of({(topic, p): incidents for p in range(6)})
             period = Period(date(2025, 1, 1), date(2025, 12, 31))
-            timings, raw = [], []
+            timings, reference, raw = [], [], []
             rows: list[object] = []
             for _ in range(runs):
                 started = time.perf_counter()
@@ -109,6 +115,17 @@ def measure(incidents: int = 200_000, runs: int = 5) -> dict[str, float | int]:
                         for r in raw_rows(cur, settings, Scope(), period, as_of)
                     ]
                 timings.append(time.perf_counter() - started)
+                conn.rollback()
+                started = time.perf_counter()
+                with conn.cursor() as cur:
+                    same = [
+                        published_row(r, 50_000)
+                        for r in reference_raw_rows(cur, settings, Scope(), period, as_of)
+                    ]
+                reference.append(time.perf_counter() - started)
+                conn.rollback()
+                if same != rows:
+                    raise RuntimeError("the fast and the reference statement disagree")
                 started = time.perf_counter()
                 conn.execute("SELECT count(*) FROM rs_stat_force").fetchone()
                 conn.execute("SELECT count(*) FROM rs_stat_incident").fetchone()
@@ -121,6 +138,7 @@ def measure(incidents: int = 200_000, runs: int = 5) -> dict[str, float | int]:
             "load_seconds": round(loaded, 2),
             "query_seconds_best": round(min(timings), 3),
             "query_seconds_median": round(sorted(timings)[len(timings) // 2], 3),
+            "reference_query_seconds_best": round(min(reference), 3),
             "raw_scan_seconds_best": round(min(raw), 3),
         }
     finally:

@@ -1,6 +1,7 @@
 """HTTP entry point of the reporting_service. Thin: parse, call the report builders, map the
-result. Reports answer in JSON (default) or CSV (`format=csv` or `Accept: text/csv`); errors name
-the field and the rule, never a submitted value.
+result. Reports answer in JSON (default), CSV (`format=csv` or `Accept: text/csv`) or printable
+PDF (`format=pdf` or `Accept: application/pdf`); errors name the field and the rule, never a
+submitted value.
 
 This module must never compute a report itself or put the generation time into a report body
 (it travels in the `X-Generated-At` header).
@@ -24,8 +25,9 @@ from services.common.auth import CurrentPrincipal, Principal, Protected, forbidd
 from services.common.consumer import OFFSETS_DDL
 from services.common.db import apply_schema
 from services.common.http_errors import ERROR_RESPONSES
+from services.common.key_vault import KeyVault, VaultRefusal, open_key_vault
 from services.common.settings import CommonSettings
-from services.reporting_service import reports, retention
+from services.reporting_service import regulator_page, reports, retention
 from services.reporting_service.projection import DDL, NAME
 from services.reporting_service.provenance import Provenance
 from services.reporting_service.scope import Period, ReportError, Scope
@@ -144,7 +146,10 @@ class ReportQuery:
                 "default: everything applied so far.",
             ),
         ] = None,
-        format: Annotated[Literal["json", "csv"] | None, Query()] = None,
+        format: Annotated[
+            Literal["json", "csv", "pdf"] | None,
+            Query(description="json (default), csv or pdf; else from the Accept header."),
+        ] = None,
     ) -> None:
         self.scope = Scope(provider, unit)
         self.period = Period(from_date, to_date)
@@ -152,15 +157,23 @@ class ReportQuery:
         self.format = format
 
 
-def _csv_wanted(request: Request, query: ReportQuery) -> bool:
+Output = Literal["json", "csv", "pdf"]
+
+
+def _output(request: Request, query: ReportQuery) -> Output:
+    """`format` wins; else `Accept` asking for CSV or PDF and not for JSON; else JSON."""
     if query.format is not None:
-        return query.format == "csv"
+        return query.format
     accept = request.headers.get("accept", "")
-    return "text/csv" in accept and "application/json" not in accept
+    if "application/json" in accept:
+        return "json"
+    if "text/csv" in accept:
+        return "csv"
+    return "pdf" if "application/pdf" in accept else "json"
 
 
 def _respond(
-    built: reports.Built, csv: bool, kind: reports.Kind, table: str | None = None
+    built: reports.Built, output: Output, kind: reports.Kind, table: str | None = None
 ) -> Response:
     headers = {
         "X-Generated-At": format_utc(datetime.now(UTC)),
@@ -168,15 +181,24 @@ def _respond(
         "X-Events-Digest": built.document["provenance"]["events_digest"],
         "X-Merkle-Root": built.document["provenance"]["merkle_root"],
     }
-    if csv:
+    if output == "csv":
         body = reports.render_csv(built, kind, table or "MHS505RestrictiveInterventInc")
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
+    if output == "pdf":
+        filename = f"{kind}-{built.document['report_sha256'].removeprefix('sha256:')[:16]}.pdf"
+        headers["Content-Disposition"] = f'inline; filename="{filename}"'
+        return Response(
+            reports.render_pdf(built, kind), media_type="application/pdf", headers=headers
+        )
     return Response(built.body, media_type="application/json", headers=headers)
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     **ERROR_RESPONSES,
-    200: {"content": {"text/csv": {}}, "description": "The report (JSON or CSV)"},
+    200: {
+        "content": {"text/csv": {}, "application/pdf": {}},
+        "description": "The report (JSON, CSV or printable PDF)",
+    },
 }
 
 
@@ -223,7 +245,7 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         request: Request, principal: CurrentPrincipal, query: Annotated[ReportQuery, Depends()]
     ) -> Response:
         built = report("section6", query, principal)
-        return _respond(built, _csv_wanted(request, query), "section6")
+        return _respond(built, _output(request, query), "section6")
 
     @router.get(
         "/statistics",
@@ -235,7 +257,7 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         request: Request, principal: CurrentPrincipal, query: Annotated[ReportQuery, Depends()]
     ) -> Response:
         built = report("statistics", query, principal)
-        return _respond(built, _csv_wanted(request, query), "statistics")
+        return _respond(built, _output(request, query), "statistics")
 
     @router.get(
         "/concordance",
@@ -247,7 +269,7 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         request: Request, principal: CurrentPrincipal, query: Annotated[ReportQuery, Depends()]
     ) -> Response:
         built = report("concordance", query, principal)
-        return _respond(built, _csv_wanted(request, query), "concordance")
+        return _respond(built, _output(request, query), "concordance")
 
     @router.get(
         "/mhsds",
@@ -267,7 +289,7 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
             else "MHS515RestrictiveInterventType"
         )
         built = report("mhsds", query, principal)
-        return _respond(built, _csv_wanted(request, query), "mhsds", name)
+        return _respond(built, _output(request, query), "mhsds", name)
 
     @router.get(
         "/provenance",
@@ -333,8 +355,12 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         summary="Place a legal hold on an incident's record",
     )
     def place_hold(body: retention.HoldIn) -> retention.Hold:
+        # the key vault holds the person too, so plan_service cannot erase them meanwhile
         with pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
-            return retention.place_hold(cur, body)
+            hold = retention.place_hold(cur, body)
+            person = retention.person_of(cur, hold.incident_id)
+            vault().place_hold(str(hold.hold_id), person, hold.reason_code, hold.placed_by)
+            return hold
 
     @admin.post(
         "/admin/legal-holds/{hold_id}/lift",
@@ -344,12 +370,27 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
     )
     def lift_hold(hold_id: uuid.UUID, body: retention.LiftIn) -> retention.Hold:
         with pool().connection() as conn, conn.transaction(), conn.cursor() as cur:
-            return retention.lift_hold(cur, hold_id, body)
+            hold = retention.lift_hold(cur, hold_id, body)
+            vault().release_hold(str(hold_id))
+            return hold
 
     @admin.get("/admin/legal-holds", response_model=list[retention.Hold], summary="Legal holds")
     def list_holds(active_only: bool = True) -> list[retention.Hold]:
         with pool().connection() as conn, conn.cursor() as cur:
             return retention.holds(cur, active_only)
+
+    vaults: dict[str, tuple[KeyVault, ConnectionPool]] = {}
+
+    def vault() -> KeyVault:
+        if "vault" not in vaults:
+            if own is None:
+                raise RuntimeError("legal holds need the reporting service's own settings")
+            vaults["vault"] = open_key_vault(own)
+        return vaults["vault"][0]
+
+    def on_shutdown(_: ServiceState) -> None:
+        if "vault" in vaults:
+            vaults.pop("vault")[1].close()
 
     def on_startup(state: ServiceState) -> None:
         state_holder["state"] = state
@@ -362,7 +403,13 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         except (psycopg.OperationalError, TimeoutError) as exc:
             log.warning("schema not applied at start-up (%s); /readyz will say", type(exc).__name__)
 
-    return create_service_app(
+    reports_by_kind = {
+        "statistics": statistics_report,
+        "section6": section6_report,
+        "concordance": concordance_report,
+    }
+    pages = regulator_page.routers(ReportQuery, reports_by_kind)
+    app = create_service_app(
         settings,
         title="reporting_service",
         description=DESCRIPTION,
@@ -370,7 +417,11 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
             about,
             Protected(router, roles=("regulator", "governance"), audited=True),
             Protected(admin, roles=("admin",), audited=True),
+            Protected(pages, roles=("regulator",), audited=True),
         ],
         on_startup=on_startup,
-        domain_errors=[ReportError],
+        on_shutdown=on_shutdown,
+        domain_errors=[ReportError, VaultRefusal],
     )
+    regulator_page.install(app)
+    return app

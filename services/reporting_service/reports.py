@@ -1,4 +1,4 @@
-"""Builds each report in one consistent snapshot and renders it as deterministic JSON or CSV.
+"""Builds each report in one consistent snapshot and renders it as deterministic JSON, CSV or PDF.
 
 A report document is `{"report": ..., "provenance": ..., "report_sha256": ...}` in canonical
 JSON (`contracts.canonical`: sorted keys, no whitespace, no floats), computed from the projection
@@ -29,6 +29,7 @@ from services.reporting_service import (
     concordance,
     mhsds,
     provenance,
+    report_pdf,
     section6,
     statistics_queries,
     store,
@@ -249,3 +250,20 @@ def render_csv(built: Built, kind: Kind, table: str = "MHS505RestrictiveInterven
     for row in rows:
         writer.writerow({k: _cell(row.get(k)) for k in fields})
     return out.getvalue().encode("utf-8")
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+
+def render_pdf(built: Built, kind: Kind) -> bytes:
+    """The printable report (`report_pdf`), drawn from the same document as JSON and CSV."""
+    doc = built.document
+    if kind == "concordance":
+        return report_pdf.render(doc, kind, concordance_rows=_concordance_rows(doc["report"]))
+    if kind == "mhsds":
+        tables = {name: CSV_FIELDS[name] for name in MHSDS_TABLES}
+        return report_pdf.render(doc, kind, mhsds_tables=tables)
+    return report_pdf.render(doc, kind)
+
+
+MHSDS_TABLES = ("MHS505RestrictiveInterventInc", "MHS515RestrictiveInterventType")

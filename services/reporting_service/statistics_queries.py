@@ -1,10 +1,14 @@
-"""The statistics report's SQL: one aggregation with GROUPING SETS over the compact fact tables
-(`rs_stat_incident`, `rs_stat_force`), then the publication rules of `statistics`.
+"""The statistics report: runs `statistics_sql` over the compact fact tables, turns its coded
+answer back into one aggregate row per breakdown group, then applies the publication rules of
+`statistics`.
 
-The latest version of each incident within the report's offsets is chosen with an anti-join
-(no later version within the offsets), so amendments are applied and the answer depends only on
-the `AsOf`. Bed days are an input (no event carries them): the sum of `rs_bed_days` rows of the
-scope whose period lies within the report period; the rows used are listed in the report.
+The statement answers in codes (indexes into the code lists of `statistics_sql`, and for gender
+and ethnicity into lists it returns); `raw_rows` maps them back and interpolates medians exactly
+as `percentile_cont(0.5)` does. `reference_raw_rows` runs the plain reference statement; the
+two must agree (tests) and the benchmark times both.
+
+Bed days are an input (no event carries them): the sum of `rs_bed_days` rows of the scope whose
+period lies within the report period; the rows used are listed in the report.
 
 This module must never return an unsuppressed count to a caller outside this module.
 """
@@ -23,6 +27,7 @@ from contracts.codes import (
 )
 from services.common.settings import CommonSettings
 from services.reporting_service import statistics as st
+from services.reporting_service import statistics_sql as sql
 from services.reporting_service.scope import AsOf, Period, Scope
 from services.reporting_service.store import incident_topic
 
@@ -36,47 +41,6 @@ BREAKDOWNS = (
     "gender",
     "ethnicity",
 )
-
-STATISTICS_SQL = """
-WITH inc AS (
-  SELECT s.incident_id, s.stream_version, s.person_id, s.reason, s.age_group, s.gender,
-         s.ethnicity
-  FROM rs_stat_incident s
-  WHERE s.started_at >= %(start)s AND s.started_at < %(end)s
-    AND s."offset" < (%(ends)s::bigint[])[s.partition + 1]
-    AND (%(provider)s::text IS NULL OR s.provider = %(provider)s)
-    AND (%(unit)s::text IS NULL OR s.unit = %(unit)s)
-    AND NOT EXISTS (
-      SELECT 1 FROM rs_stat_incident n
-      WHERE n.incident_id = s.incident_id AND n.stream_version > s.stream_version
-        AND n."offset" < (%(ends)s::bigint[])[n.partition + 1])
-)
-SELECT
-  CASE
-    WHEN GROUPING(f.force_type) = 0 THEN 'restrictive_intervention_type'
-    WHEN GROUPING(i.reason) = 0 THEN 'reason'
-    WHEN GROUPING(f.injury_patient) = 0 THEN 'patient_injury'
-    WHEN GROUPING(f.category, f.band) = 0 THEN 'length_of_restraint'
-    WHEN GROUPING(i.age_group) = 0 THEN 'age_group'
-    WHEN GROUPING(i.gender) = 0 THEN 'gender'
-    WHEN GROUPING(i.ethnicity) = 0 THEN 'ethnicity'
-    ELSE 'total'
-  END AS breakdown,
-  f.force_type, i.reason, f.injury_patient, f.category, f.band, i.age_group, i.gender,
-  i.ethnicity,
-  count(DISTINCT i.person_id COLLATE "C") AS people,  -- byte order: no locale-aware compares
-  count(*) AS interventions,
-  count(DISTINCT i.incident_id) AS incidents,
-  avg(f.minutes) AS avg_minutes,
-  percentile_cont(0.5) WITHIN GROUP (ORDER BY f.minutes) AS median_minutes,
-  max(f.minutes) AS max_minutes
-FROM inc i
-JOIN rs_stat_force f ON f.incident_id = i.incident_id AND f.stream_version = i.stream_version
-GROUP BY GROUPING SETS (
-  (), (f.force_type), (i.reason), (f.injury_patient), (f.category, f.band), (i.age_group),
-  (i.gender), (i.ethnicity)
-)
-"""
 
 BED_DAYS_SQL = """
 SELECT provider, unit, period_start, period_end, bed_days FROM rs_bed_days
@@ -133,42 +97,108 @@ def _key(row: Any) -> tuple[str, str, tuple[Any, ...]]:
     return "all", "All", ()
 
 
-def raw_rows(
-    cur: psycopg.Cursor[Any], settings: CommonSettings, scope: Scope, period: Period, as_of: AsOf
-) -> list[RawRow]:
-    """The aggregate rows in report order (unsuppressed: keep inside this module and tests)."""
-    # each grouping set sorts the year's interventions; keep those sorts in memory
-    cur.execute("SET LOCAL work_mem = '256MB'")
-    rows = cur.execute(
-        STATISTICS_SQL,
-        {
-            "start": period.start_utc,
-            "end": period.end_utc_exclusive,
-            "ends": as_of.array(incident_topic(settings)),
-            "provider": scope.provider,
-            "unit": scope.unit,
-        },
-    ).fetchall()
+def _ordered(rows: list[Any]) -> list[RawRow]:
+    """Rows laid out as (breakdown, type, reason, injury, category, band, age, gender,
+    ethnicity, people, interventions, incidents, avg, median, max), in report order."""
     keyed = []
     for row in rows:
         key, label, order = _key(row)
         keyed.append(
             (
                 (BREAKDOWNS.index(row[0]), order, key),
-                RawRow(
-                    row[0],
-                    key,
-                    label,
-                    int(row[9]),
-                    int(row[10]),
-                    int(row[11]),
-                    row[12],
-                    row[13],
-                    row[14],
-                ),
+                RawRow(row[0], key, label, int(row[9]), int(row[10]), int(row[11]), *row[12:15]),
             )
         )
     return [r for _, r in sorted(keyed, key=lambda kv: kv[0])]
+
+
+def _params(settings: CommonSettings, scope: Scope, period: Period, as_of: AsOf) -> dict[str, Any]:
+    return {
+        "start": period.start_utc,
+        "end": period.end_utc_exclusive,
+        "ends": as_of.array(incident_topic(settings)),
+        "provider": scope.provider,
+        "unit": scope.unit,
+        **sql.CODE_LISTS,
+    }
+
+
+def _median(lo: float, hi: float) -> float:
+    """`percentile_cont(0.5)` between the two middle values (PostgreSQL's float8 lerp)."""
+    return lo if lo == hi else lo + 0.5 * (hi - lo)
+
+
+def _decode(row: list[Any], s: int, code: int, labels: dict[tuple[int, int], str]) -> list[Any]:
+    """The (breakdown, type, reason, injury, category, band, age, gender, ethnicity) keys."""
+    keys: list[Any] = [sql.SETS[s], None, None, None, None, None, None, None, None]
+    if s == 1:
+        keys[1] = sql.TYPES[code]
+    elif s == 2:
+        keys[2] = sql.REASONS[code]
+    elif s == 3:
+        keys[3] = code == 1
+    elif s == 4:
+        keys[4], keys[5] = sql.BANDS[code].split(":", 1)
+    elif s == 5:
+        keys[6] = sql.AGES[code]
+    elif s in (6, 7):
+        keys[s + 1] = labels[(s, code)]
+    return keys + row
+
+
+def raw_rows(
+    cur: psycopg.Cursor[Any], settings: CommonSettings, scope: Scope, period: Period, as_of: AsOf
+) -> list[RawRow]:
+    """The aggregate rows in report order (unsuppressed: keep inside this module and tests)."""
+    cur.execute("SET LOCAL work_mem = '256MB'")  # the hash tables and sorts stay in memory
+    answer = cur.execute(sql.STATISTICS_SQL, _params(settings, scope, period, as_of)).fetchall()
+    sums: dict[tuple[int, int], tuple[int, float, float]] = {}
+    counts: dict[tuple[str, int, int], int] = {}
+    labels: dict[tuple[int, int], str] = {}
+    middle: dict[tuple[int, int], int] = {}
+    minutes: dict[int, float] = {}
+    for kind, s, code, n, x, y, label in answer:
+        if kind == "n":
+            sums[(s, code)] = (n, x, y)
+        elif kind in ("people", "incidents"):
+            counts[(kind, s, code)] = n
+        elif kind == "label":
+            labels[(s, code)] = label
+        elif kind == "mid":
+            middle[(s, code)] = n
+        elif kind == "minutes":
+            minutes[n] = x
+        elif kind == "uncoded" and n:
+            raise RuntimeError(f"{n} statistics rows carry a value outside the code lists")
+    out = []
+    for s in range(len(sql.SETS)):
+        codes = sorted(code for (set_no, code) in sums if set_no == s)
+        for index, code in enumerate(codes):
+            n, total, top = sums[(s, code)]
+            if n == 0:  # no use of force at all: only the total row, as in the reference
+                out.append(_decode([0, 0, 0, None, None, None], s, code, labels))
+                continue
+            lo = minutes[middle[(s, 2 * index + 1)]]
+            hi = minutes[middle[(s, 2 * index + 2)]]
+            measures = [
+                counts[("people", s, code)],
+                n,
+                counts[("incidents", s, code)],
+                total / n,
+                _median(lo, hi),
+                top,
+            ]
+            out.append(_decode(measures, s, code, labels))
+    return _ordered(out)
+
+
+def reference_raw_rows(
+    cur: psycopg.Cursor[Any], settings: CommonSettings, scope: Scope, period: Period, as_of: AsOf
+) -> list[RawRow]:
+    """The same rows from `statistics_sql.REFERENCE_SQL` (slow; for tests and the benchmark)."""
+    cur.execute("SET LOCAL work_mem = '256MB'")
+    params = _params(settings, scope, period, as_of)
+    return _ordered(list(cur.execute(sql.REFERENCE_SQL, params).fetchall()))
 
 
 def bed_days(

@@ -20,7 +20,8 @@ from services.reporting_service.api import create_app
 from services.reporting_service.scope import Period, Scope
 from services.reporting_service.settings import ReportingServiceSettings
 from services.reporting_service.workers import make_consumer
-from tests.auth_tokens import bearer, regulator
+from tests import pdf_text
+from tests.auth_tokens import bearer, governance, regulator
 from tests.integration.reporting_service import events as ev
 
 T = ev.T
@@ -183,6 +184,7 @@ def test_same_offsets_give_the_same_bytes_and_a_redelivery_changes_nothing(
     for kind, built in before.items():
         again = reports.build(pool, own, kind, Scope(), YEAR, prov["as_of"])
         assert again.body == built.body  # byte-identical from the same offsets
+        assert reports.render_pdf(again, kind) == reports.render_pdf(built, kind)
 
     now = reports.build(pool, own, "section6", Scope(), YEAR, None).document
     assert now["provenance"]["redeliveries_skipped"] == len(first_batch)
@@ -285,3 +287,76 @@ def test_a_regulator_without_identifiable_access_gets_section6_without_direct_id
     assert plain.headers["x-report-sha256"] == plain.json()["report_sha256"]
     assert plain.json()["report_sha256"] != full.json()["report_sha256"]
     assert plain.json()["provenance"] == full.json()["provenance"]
+
+
+def test_every_report_is_also_a_printable_pdf_with_the_same_provenance_and_access_rules(
+    own: ReportingServiceSettings, consumer: TransactionalConsumer
+) -> None:
+    catch_up(consumer, ev.produce(own, scenario()))
+    query = {"from_date": "2025-01-01", "to_date": "2025-12-31", "provider": "RXX"}
+    with TestClient(create_app(own)) as client:
+        as_of = client.get("/reports/provenance", headers=regulator()).json()["as_of"]
+        # later events: the PDF from the earlier offsets must not change
+        catch_up(
+            consumer,
+            sum(consumer.stored_offsets().values())
+            + ev.produce(
+                own, ev.incident_stream(ev.uid("later"), ev.incident_fields(ev.person(8)), None)
+            ),
+        )
+        pinned = {**query, "as_of": as_of}
+        reader = regulator(identifiable=True)
+        for kind in ("section6", "statistics", "concordance", "mhsds"):
+            pdf = client.get(f"/reports/{kind}", params={**pinned, "format": "pdf"}, headers=reader)
+            assert pdf.status_code == 200, kind
+            assert pdf.headers["content-type"] == "application/pdf"
+            assert pdf.content.startswith(b"%PDF-1.")
+            again = client.get(
+                f"/reports/{kind}", params=pinned, headers={**reader, "accept": "application/pdf"}
+            )
+            assert again.content == pdf.content, kind  # same offsets, same bytes
+            document = client.get(f"/reports/{kind}", params=pinned, headers=reader).json()
+            text = pdf_text.text(pdf.content)
+            for proof in (
+                document["report_sha256"],
+                document["provenance"]["events_digest"],
+                document["provenance"]["merkle_root"],
+                document["provenance"]["as_of"].split(",")[0],
+            ):
+                assert proof in text, (kind, proof)
+            pages = pdf_text.page_lines(pdf.content)
+            assert len(pages) == pdf_text.page_count(pdf.content)
+            assert pages[-1][-2:] == [f"Page {len(pages)} of ", str(len(pages))]
+
+        stats = client.get(
+            "/reports/statistics", params={**pinned, "format": "pdf"}, headers=reader
+        )
+        lines = [line for page in pdf_text.page_lines(stats.content) for line in page]
+        prone = lines.index(T("01").label)  # one prone restraint in the scenario
+        # people, interventions and incidents under 5: '*'; rates: '-' (bed days not known)
+        assert lines[prone - 1 : prone + 5] == ["type", T("01").label, "*", "*", "*", "-"]
+        assert "Disclosure control" in lines
+
+        s6_full = client.get(
+            "/reports/section6", params={**pinned, "format": "pdf"}, headers=reader
+        )
+        s6_plain = client.get(
+            "/reports/section6", params={**pinned, "format": "pdf"}, headers=regulator()
+        )
+        full, plain = pdf_text.text(s6_full.content), pdf_text.text(s6_plain.content)
+        for personal in ("Test Person 1", "Jo Staff", "Sam Sample", "9990000018"):
+            assert personal in full, personal
+            assert personal not in plain, personal
+        assert "withheld" in plain
+
+        other = client.get(
+            "/reports/statistics", params={**query, "format": "pdf"}, headers=governance("RYY")
+        )
+        assert other.status_code == 403
+        assert (
+            client.get("/reports/statistics", params={**query, "format": "pdf"}).status_code == 401
+        )
+        log = client.get(
+            "/access-log", params={"subject": "cqc-1"}, headers=bearer("governance", provider="RXX")
+        )
+        assert any(r["query"].get("format") == "pdf" for r in log.json())
