@@ -16,7 +16,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import audit_projection, plan_service, reporting_statistics
+from benchmarks import (
+    audit_projection,
+    end_to_end,
+    plan_service,
+    rebuild,
+    reporting_statistics,
+)
 from benchmarks.common import ROOT, Figure, start_stack
 
 
@@ -28,17 +34,44 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--quick", action="store_true", help="smaller loads (a smoke run)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=["ingest", "audit", "statistics", "end-to-end", "rebuild"],
+        help="run only these parts",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=500, help="end-to-end: offered commands/s (default 500)"
+    )
+    parser.add_argument(
+        "--rebuild-events", type=int, help="rebuild from this many events (default 1M; quick 30k)"
+    )
     args = parser.parse_args()
+    parts = set(args.only or ["ingest", "audit", "statistics", "end-to-end", "rebuild"])
     start_stack()
     figures: list[Figure] = []
     if args.quick:
-        figures += plan_service.run(clients=8, per_client=20)
-        figures += audit_projection.run(plans=200)
-        figures += reporting_statistics.run(incidents=20_000)
+        if "ingest" in parts:
+            figures += plan_service.run(clients=8, per_client=20)
+        if "audit" in parts:
+            figures += audit_projection.run(plans=200)
+        if "statistics" in parts:
+            figures += reporting_statistics.run(incidents=20_000)
+        if "end-to-end" in parts:
+            figures += end_to_end.run(rate=min(args.rate, 100), seconds=15)
+        if "rebuild" in parts:
+            figures += rebuild.run(events=args.rebuild_events or 30_000)
     else:
-        figures += plan_service.run()
-        figures += audit_projection.run()
-        figures += reporting_statistics.run()
+        if "ingest" in parts:
+            figures += plan_service.run()
+        if "audit" in parts:
+            figures += audit_projection.run()
+        if "statistics" in parts:
+            figures += reporting_statistics.run()
+        if "end-to-end" in parts:
+            figures += end_to_end.run(rate=args.rate)
+        if "rebuild" in parts:
+            figures += rebuild.run(events=args.rebuild_events or 1_000_000)
     table = Table(title=f"Benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC — {machine()}")
     for col in ("figure", "value", "baseline", "ratio", "target", "details"):
         table.add_column(col)

@@ -48,6 +48,12 @@ def build_context(
     when = occurred_at or now
     if when.tzinfo is None:
         raise RuleViolation("Occurred-At", "timezone_aware", "give a timezone (e.g. Z)")
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00
+        raise RuleViolation(
+            "Occurred-At", "in_range", "give a time in years 1 to 9999 (UTC)"
+        ) from None
     if when > now + MAX_CLOCK_SKEW:
         raise RuleViolation("Occurred-At", "not_in_future", "occurred_at is in the future")
     return CommandContext(
@@ -56,6 +62,6 @@ def build_context(
         actor=actor,
         submitting_system=submitting_system,
         correlation_id=correlation_id or command_id,
-        occurred_at=when.astimezone(UTC),
+        occurred_at=when,
         now=now,
     )

@@ -53,7 +53,9 @@ def produce(settings: PlanServiceSettings, messages: list[tuple[uuid.UUID, bytes
     producer.close()
 
 
-def drain(settings: PlanServiceSettings, expect: int) -> tuple[TransactionalConsumer, Any]:
+def drain(
+    settings: PlanServiceSettings, expect: int, timeout_s: float = 30
+) -> tuple[TransactionalConsumer, Any]:
     pool = open_pool(settings)
     store = open_store(settings)
     vault, vault_pool = open_key_vault(settings)
@@ -62,7 +64,7 @@ def drain(settings: PlanServiceSettings, expect: int) -> tuple[TransactionalCons
         settings, projection, pool, dlq_topic=projection.dlq_topic(), transient=TRANSIENT
     )
     consumer.setup()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout_s
     while sum(consumer.stored_offsets().values()) < expect:
         assert time.monotonic() < deadline, "submissions were not all handled"
         consumer.poll_once(200)

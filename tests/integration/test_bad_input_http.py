@@ -1,0 +1,80 @@
+"""Regression tests for the 5xx answers schemathesis found (test_schemathesis_apis.py): each of
+these inputs is now a 4xx naming the field, or served, never an unhandled server error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from contracts import examples
+from services.audit_service.api import create_app as audit_app
+from services.audit_service.settings import AuditServiceSettings
+from services.common.settings import CommonSettings
+from services.plan_service.api import create_app as plan_app
+from services.plan_service.settings import PlanServiceSettings
+from tests.auth_tokens import bearer, ward_app
+
+FAR_PAST_WITH_OFFSET = "0001-01-01T00:00:00+01:00"  # valid RFC 3339, but before year 1 in UTC
+
+
+@pytest.fixture
+def audit(settings: CommonSettings) -> Iterator[TestClient]:
+    own = AuditServiceSettings().model_copy(
+        update={"pg_schema": settings.pg_schema, "topic_prefix": settings.topic_prefix}
+    )
+    with TestClient(
+        audit_app(own), headers=bearer("governance", "admin", subject="gov-1", provider="RXX")
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def plan(settings: CommonSettings) -> Iterator[TestClient]:
+    own = PlanServiceSettings().model_copy(
+        update={"pg_schema": settings.pg_schema, "topic_prefix": settings.topic_prefix}
+    )
+    with TestClient(plan_app(own), headers=ward_app()) as client:
+        yield client
+
+
+def test_a_nul_character_in_a_query_is_served_and_logged_not_a_500(audit: TestClient) -> None:
+    # was: UntranslatableCharacter writing the query to access_log (jsonb cannot hold \u0000)
+    answer = audit.get("/integrity/merkle-root", params={"odd\x00key": "odd\x00value"})
+    assert answer.status_code == 200, answer.text
+    logged = audit.get("/access-log", params={"limit": 5}).json()
+    merkle = next(row for row in logged if row["route"] == "/integrity/merkle-root")
+    assert merkle["query"] == {"odd\ufffdkey": "odd\ufffdvalue"}
+
+
+def test_a_nul_character_in_an_access_log_filter_is_a_422(audit: TestClient) -> None:
+    # was: DataError "PostgreSQL text fields cannot contain NUL" from the filter query
+    for name in ("subject", "resource_id"):
+        answer = audit.get("/access-log", params={name: "gov\x001"})
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["field"].endswith(name)
+        assert "gov" not in answer.text  # the value is not echoed
+
+
+def test_a_time_before_year_1_in_utc_is_a_422_in_a_body(plan: TestClient) -> None:
+    # was: OverflowError normalising the timestamp to UTC
+    incident = examples.incident_stream()[0].payload.model_dump(mode="json")
+    body = {k: v for k, v in incident.items() if k not in ("plan_id", "plan_version_in_force")}
+    body["started_at"] = FAR_PAST_WITH_OFFSET
+    answer = plan.post("/incidents", json=body)
+    assert answer.status_code == 422, answer.text
+    assert any(d["field"].endswith("started_at") for d in answer.json()["detail"])
+
+
+def test_a_time_before_year_1_in_utc_is_a_422_in_the_occurred_at_header(
+    plan: TestClient,
+) -> None:
+    # was: OverflowError comparing the Occurred-At header with the clock
+    body = {
+        "person": examples.PERSON.model_dump(mode="json"),
+        "setting": examples.SETTING.model_dump(mode="json"),
+    }
+    answer = plan.post("/plans", json=body, headers={"Occurred-At": FAR_PAST_WITH_OFFSET})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["field"] == "Occurred-At"
