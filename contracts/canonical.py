@@ -122,6 +122,20 @@ def canonical_bytes_of_json(value: Mapping[str, Any]) -> bytes:
     ).encode("utf-8")
 
 
+def is_sealed_canonical(raw: bytes, event_hash: str) -> bool:
+    """Whether `raw`, a sealed envelope serialised by anything, is byte for byte its canonical
+    form: without its top-level `"hash":"…",` member it must hash to `event_hash`, which sealing
+    computed over the canonical bytes. A SHA-256 over bytes already at hand, instead of a
+    re-serialisation (the relay's and the audit replay's hot path)."""
+    member = b'"hash":"' + event_hash.encode() + b'",'
+    at = raw.find(member)
+    if at < 0:
+        return False
+    digest = hashlib.sha256(raw[:at])
+    digest.update(raw[at + len(member) :])
+    return HASH_PREFIX + digest.hexdigest() == event_hash
+
+
 def sha256_hash(data: bytes) -> str:
     """`sha256:` + lower-case hex digest."""
     return HASH_PREFIX + hashlib.sha256(data).hexdigest()

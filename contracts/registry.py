@@ -16,9 +16,10 @@ import re
 from functools import cache
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
-from contracts.canonical import canonical_bytes
+from contracts.canonical import canonical_bytes, is_sealed_canonical
 from contracts.common import EventPayload, VersionedPayload
 from contracts.envelope import EventEnvelope, compute_hash, envelope_dict
 from contracts.errors import ContractError, from_validation_error
@@ -93,7 +94,11 @@ def parse_event(
     data = decode_message(raw, max_bytes=max_bytes)
     event_type, version = EVENTS.identify(data)
     as_written = validate_strict(envelope_model(event_type, version), data, SEALED_CONTEXT)
-    if verify and compute_hash(as_written) != as_written.hash:
+    if (
+        verify
+        and not _hash_holds_over_received_bytes(raw, data, as_written)
+        and compute_hash(as_written) != as_written.hash
+    ):
         raise ContractError("hash", "hash_mismatch", "hash does not match the event's content")
     current = EVENTS.current_version(event_type)
     target = current if upcast else version
@@ -106,6 +111,22 @@ def parse_event(
         out["payload"] = EVENTS.upcast(event_type, version, out["payload"])
         out["schema_version"] = current
     return validate_strict(envelope_model(event_type, target), out, SEALED_CONTEXT)
+
+
+def _hash_holds_over_received_bytes(
+    raw: RawMessage, data: dict[str, Any], as_written: EventEnvelope[Any]
+) -> bool:
+    """The own-hash check without re-serialising the model (about three quarters of a parse
+    otherwise): the received bytes are the canonical form of what was validated (sorted compact
+    JSON of values the model writes back unchanged), and without their hash member they hash to
+    the hash. False sends the caller to the reference check, which alone names a mismatch."""
+    if not isinstance(raw, bytes | bytearray):
+        return False
+    if orjson.dumps(data, option=orjson.OPT_SORT_KEYS) != raw:
+        return False
+    if envelope_dict(as_written) != data:
+        return False
+    return is_sealed_canonical(bytes(raw), as_written.hash)
 
 
 def _opened(payload: dict[str, Any], tree: Tree, keys: KeyLookup) -> dict[str, Any]:

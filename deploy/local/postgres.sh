@@ -103,7 +103,9 @@ start() {
         mkdir -p "$PG_RUN"
         touch "$PG_LOG"
         if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PG_RUN" "$PG_LOG"; fi
-        as_pg "$(pg_bindir)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null ||
+        # -p: the port of these settings wins over the one the cluster was initialised with
+        as_pg "$(pg_bindir)/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 60 start \
+            >/dev/null ||
             die "PostgreSQL did not start; see $PG_LOG"
     fi
     wait_ready || die "PostgreSQL is not accepting connections on $PG_HOST:$PG_PORT; see $PG_LOG"

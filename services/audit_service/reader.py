@@ -22,14 +22,13 @@ This module must never log, or raise with, an event's content.
 
 from __future__ import annotations
 
-from hashlib import sha256
 from typing import Any, NamedTuple
 
 import orjson
 from prometheus_client import Counter
 
 from contracts import topics
-from contracts.canonical import canonical_bytes_of_json, sha256_hash
+from contracts.canonical import canonical_bytes_of_json, is_sealed_canonical, sha256_hash
 from contracts.envelope import EventEnvelope, envelope_dict
 from contracts.registry import EVENTS, current_version, parse_event
 from contracts.versioning import MAX_MESSAGE_BYTES
@@ -141,13 +140,7 @@ def _checked(record: Record, raw: bytes, data: dict[str, Any], stream_type: str)
         raise c.Unsure("actor")
     # canonical bytes: the hash input is the record without its top-level hash member, which
     # is the first `"hash":` key (only actor's checked keys come before it)
-    member = b'"hash":"' + event_hash.encode() + b'",'
-    at = raw.find(member)
-    if at < 0:
-        raise c.Unsure("hash")
-    digest = sha256(raw[:at])
-    digest.update(raw[at + len(member) :])
-    if "sha256:" + digest.hexdigest() != event_hash:
+    if not is_sealed_canonical(raw, event_hash):
         raise c.Unsure("hash")  # the strict path judges a mismatch on the validated event
     occurred_at = c.utc_datetime(data["occurred_at"], "occurred_at")
     payload = data["payload"]

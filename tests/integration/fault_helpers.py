@@ -207,9 +207,13 @@ def rows(settings: CommonSettings, db: str, sql: str, wait_s: float = 90) -> lis
 class OwnStack:
     """A PostgreSQL cluster and a Kafka broker of this test's own, on other ports and in
     ``.local/fault-stack``, started and stopped through deploy/local (whose settings are
-    overridable), so kill -9 hits only them. Kafka's jars are shared with the main stack."""
+    overridable), so kill -9 hits only them. Kafka's jars are shared with the main stack.
 
-    def __init__(self, pg_port: int = 55532, kafka_port: int = 59192) -> None:
+    Its ports lie below Linux's ephemeral range (32768-60999): the broker and the database are
+    restarted while thousands of client connections come and go, and a restart failed in CI
+    when a client socket happened to hold the listening port ("Address already in use")."""
+
+    def __init__(self, pg_port: int = 25532, kafka_port: int = 29192) -> None:
         self.state = ROOT / ".local" / "fault-stack"
         self.pg_port, self.kafka_port = pg_port, kafka_port
         self.env = {

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from itertools import pairwise
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
+from contracts.canonical import is_sealed_canonical
 from contracts.envelope import EventEnvelope, seal, verify_chain
 from contracts.errors import ContractError
 from contracts.examples import incident_stream, plan_stream
@@ -72,3 +74,14 @@ def test_a_received_event_whose_body_was_altered_is_refused() -> None:
     with pytest.raises(ContractError) as caught:
         parse_event(raw)
     assert (caught.value.field, caught.value.rule) == ("hash", "hash_mismatch")
+
+
+def test_sealed_bytes_are_proven_canonical_by_their_own_hash_and_nothing_else_is() -> None:
+    for event in (*plan_stream(), *incident_stream()):
+        raw = encode_event(event)
+        assert is_sealed_canonical(raw, event.hash)
+        spaced = raw.replace(b'","', b'", "', 1)  # same JSON value, other bytes
+        assert not is_sealed_canonical(spaced, event.hash)
+        changed = raw.replace(str(event.stream_id).encode(), str(uuid4()).encode(), 1)
+        assert not is_sealed_canonical(changed, event.hash)
+        assert not is_sealed_canonical(raw, "sha256:" + "0" * 64)
