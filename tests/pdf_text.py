@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import zlib
 
-STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+# fpdf2 ends a stream's data with "\n" alone: a compressed stream whose last byte is "\r" must
+# keep it (an optional "\r?" before "\n" here once ate it, and the text of that page vanished)
+STREAM = re.compile(rb"stream\r?\n(.*?)\nendstream", re.S)
 SHOWN = re.compile(rb"\[((?:[^\]\\]|\\.)*)\]\s*TJ|\(((?:[^()\\]|\\.)*)\)\s*Tj", re.S)
 LITERAL = re.compile(rb"\(((?:[^()\\]|\\.)*)\)", re.S)
 ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"(": b"(", b")": b")", b"\\": b"\\"}
@@ -30,7 +32,7 @@ def content_streams(pdf: bytes) -> list[bytes]:
     out = []
     for raw in STREAM.findall(pdf):
         try:
-            out.append(zlib.decompress(raw))
+            out.append(zlib.decompressobj().decompress(raw))  # ignores anything after the end
         except zlib.error:
             out.append(raw)
     return out

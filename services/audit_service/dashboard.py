@@ -153,7 +153,7 @@ def routers() -> dict[str, APIRouter]:
         }
         return render(request, "dashboard/overview.html", context)
 
-    @governance.get("/units/{unit}")
+    @governance.get("/units/{unit:path}")  # a unit name may hold "/" (e.g. "PICU / Willow")
     def unit_page(
         request: Request,
         conn: Conn,

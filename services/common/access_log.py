@@ -5,6 +5,11 @@ and the purpose of use (``X-Purpose-Of-Use``, else the default of the caller's r
 ``record_access`` is a dependency ``create_service_app`` puts on audited routers; a read whose
 row cannot be written is not served. ``access_log_router`` lets governance and admin query the
 log. Only identifiers and route templates are stored, never a body or a personal value.
+
+Each row carries the provider the read concerns: the ``provider`` the request names (reports,
+audits), else the reader's own ``provider`` claim (a trust's staff read its own plans).
+Governance sees only its provider's rows; a read that names no provider by a reader without one
+(a regulator's national report) is seen by admin only, never by another provider's governance.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ DDL = [
         purpose     text        NOT NULL
     )
     """,
+    "ALTER TABLE access_log ADD COLUMN IF NOT EXISTS provider text",
+    "CREATE INDEX IF NOT EXISTS access_log_provider ON access_log (provider, at)",
     "CREATE INDEX IF NOT EXISTS access_log_at ON access_log (at)",
     "CREATE INDEX IF NOT EXISTS access_log_subject ON access_log (subject, at)",
 ]
@@ -78,7 +85,7 @@ def record_access(
     with pool.connection() as conn:
         conn.execute(
             "INSERT INTO access_log (subject, roles, system, method, route, resource_id, query, "
-            "purpose) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            "purpose, provider) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 principal.subject,
                 sorted(principal.roles),
@@ -88,8 +95,15 @@ def record_access(
                 resource_id,
                 json.dumps(_storable(dict(request.query_params))),
                 purpose or default_purpose(principal),
+                _provider_of(request, principal),
             ),
         )
+
+
+def _provider_of(request: Request, principal: Principal) -> str | None:
+    """The provider a read concerns (see the module docstring), as text PostgreSQL can hold."""
+    named = request.query_params.get("provider") or principal.provider
+    return named.replace("\x00", "\ufffd") if named else None
 
 
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: such a filter is a 422, not a 500
@@ -110,6 +124,7 @@ class AccessOut(BaseModel):
     resource_id: str | None
     query: dict[str, Any]
     purpose: str
+    provider: str | None
 
 
 def access_log_router() -> APIRouter:
@@ -118,24 +133,37 @@ def access_log_router() -> APIRouter:
     @router.get(
         "/access-log",
         response_model=list[AccessOut],
-        summary="Who read what in this service, when and why (governance, admin)",
+        summary="Who read what in this service, when and why (governance: its provider's reads;"
+        " admin: all)",
         dependencies=[Depends(require_roles("governance", "admin"))],
     )
     def access_log(
         request: Request,
+        principal: CurrentPrincipal,
         subject: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
         resource_id: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
         since: Annotated[datetime | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     ) -> list[AccessOut]:
+        everything = principal.has("admin")
+        if not everything and principal.provider is None:
+            raise AuthError(403, "provider", "provider_claim", "the token names no provider")
         pool = request.app.state.service.pool
         with pool.connection() as conn:
             rows = conn.execute(
-                "SELECT at, subject, roles, system, method, route, resource_id, query, purpose "
-                "FROM access_log WHERE (%(s)s::text IS NULL OR subject = %(s)s) "
+                "SELECT at, subject, roles, system, method, route, resource_id, query, purpose, "
+                "provider FROM access_log WHERE (%(s)s::text IS NULL OR subject = %(s)s) "
                 "AND (%(r)s::text IS NULL OR resource_id = %(r)s) "
-                "AND (%(t)s::timestamptz IS NULL OR at >= %(t)s) ORDER BY id DESC LIMIT %(n)s",
-                {"s": subject, "r": resource_id, "t": since, "n": limit},
+                "AND (%(t)s::timestamptz IS NULL OR at >= %(t)s) "
+                "AND (%(all)s OR provider = %(p)s) ORDER BY id DESC LIMIT %(n)s",
+                {
+                    "s": subject,
+                    "r": resource_id,
+                    "t": since,
+                    "n": limit,
+                    "all": everything,
+                    "p": principal.provider,
+                },
             ).fetchall()
         names = list(AccessOut.model_fields)
         return [AccessOut(**dict(zip(names, r, strict=True))) for r in rows]

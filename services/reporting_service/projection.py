@@ -192,6 +192,7 @@ class ReportingProjection:
         self.plan_topic = topics.topic(topics.PLAN_EVENTS, settings.topic_prefix)
         self.erasure_topic = topics.topic(topics.ERASURES, settings.topic_prefix)
         self._vault = vault
+        self._written: dict[tuple[str, str], tuple[int, str, Any] | None] = {}
         self._vault_pool: ConnectionPool | None = None
 
     @property
@@ -218,9 +219,24 @@ class ReportingProjection:
         )
 
     def apply(self, cur: psycopg.Cursor[Any], record: Record) -> None:
-        if record.topic == self.erasure_topic:
-            self._erase(cur, parse_notice(record.value or b""))
-            return
+        self.apply_batch(cur, [record])
+
+    def apply_batch(self, cur: psycopg.Cursor[Any], records: Sequence[Record]) -> None:
+        """A poll batch in log order: the bookkeeping rows of every event in two statements,
+        then each new event's effects, sent in one pipeline (a round trip only where a read
+        needs an answer). Erasure notices apply where they stand in the batch. Anything that
+        raises rolls the batch back and the consumer retries it record by record."""
+        run: list[tuple[Record, EventEnvelope[Any]]] = []
+        for record in records:
+            if record.topic == self.erasure_topic:
+                self._apply_events(cur, run)
+                run = []
+                self._erase(cur, parse_notice(record.value or b""))
+            else:
+                run.append((record, self._parse(record)))
+        self._apply_events(cur, run)
+
+    def _parse(self, record: Record) -> EventEnvelope[Any]:
         # Incident records need personal values (s.6(5)(e), characteristics): opened here with
         # the patient's key; plan events are used only for their non-personal parts.
         keys = self.vault.key if record.topic == self.incident_topic else None
@@ -228,35 +244,61 @@ class ReportingProjection:
         expected = "use_of_force_incident" if record.topic == self.incident_topic else "safety_plan"
         if event.stream_type != expected:
             raise ProjectionError("stream_type", "topic_carries_stream_type")
-        cur.execute(
+        return event
+
+    def _apply_events(
+        self, cur: psycopg.Cursor[Any], run: Sequence[tuple[Record, EventEnvelope[Any]]]
+    ) -> None:
+        if not run:
+            return
+        cur.executemany(
             "INSERT INTO rs_events VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-            (
-                record.topic,
-                record.partition,
-                record.offset,
-                event.event_id,
-                event.hash,
-                event.event_type,
-                event.stream_id,
-                event.stream_version,
-            ),
+            [
+                (
+                    r.topic,
+                    r.partition,
+                    r.offset,
+                    e.event_id,
+                    e.hash,
+                    e.event_type,
+                    e.stream_id,
+                    e.stream_version,
+                )
+                for r, e in run
+            ],
         )
-        fresh = cur.execute(
-            "INSERT INTO rs_stream_events VALUES (%s,%s,%s,%s) ON CONFLICT DO NOTHING RETURNING 1",
-            (event.stream_id, event.stream_version, event.event_id, event.hash),
-        ).fetchone()
-        if fresh is None:
-            row = cur.execute(
-                "SELECT event_hash FROM rs_stream_events WHERE stream_id=%s AND stream_version=%s",
-                (event.stream_id, event.stream_version),
-            ).fetchone()
-            if row is None or row[0] != event.hash:
-                raise ProjectionError("stream_version", "conflicting_duplicate")
-            return  # a redelivery: already applied
-        if event.stream_type == "use_of_force_incident":
-            self._incident(cur, record, event)
-        else:
-            self._plan(cur, record, event)
+        ids, versions = [e.stream_id for _, e in run], [e.stream_version for _, e in run]
+        fresh = {
+            (stream_id, version)
+            for stream_id, version in cur.execute(
+                "INSERT INTO rs_stream_events SELECT * FROM "
+                "unnest(%s::uuid[], %s::int[], %s::uuid[], %s::text[]) "
+                "ON CONFLICT DO NOTHING RETURNING stream_id, stream_version",
+                (ids, versions, [e.event_id for _, e in run], [e.hash for _, e in run]),
+            ).fetchall()
+        }
+        known = {  # the hash of every place in a stream this run names: stored, or first seen
+            (stream_id, version): event_hash
+            for stream_id, version, event_hash in cur.execute(
+                "SELECT stream_id, stream_version, event_hash FROM rs_stream_events "
+                "JOIN unnest(%s::uuid[], %s::int[]) AS k(stream_id, stream_version) "
+                "USING (stream_id, stream_version)",
+                (ids, versions),
+            ).fetchall()
+        }
+        self._written = {}  # contributions of this run, so a version reads them without a query
+        with cur.connection.pipeline():
+            for record, event in run:
+                place = (event.stream_id, event.stream_version)
+                if known.get(place) != event.hash:
+                    raise ProjectionError("stream_version", "conflicting_duplicate")
+                if place not in fresh:
+                    continue  # a redelivery (or a second copy in this batch): already applied
+                fresh.discard(place)
+                if event.stream_type == "use_of_force_incident":
+                    self._incident(cur, record, event)
+                else:
+                    self._plan(cur, record, event)
 
     # --- incidents ---------------------------------------------------------------------------
     def _incident(
@@ -433,9 +475,16 @@ class ReportingProjection:
                     p["person"]["person_id"],
                 ),
             )
-        elif kind == "contribution_made" and p["section"] in PLAN_SECTIONS:
+        elif kind == "contribution_made" and p["section"] not in PLAN_SECTIONS:
+            self._written[(str(event.stream_id), p["contribution_id"])] = None  # not kept
+        elif kind == "contribution_made":
             tree = records.personal_tree("safety_plan.contribution_made").get("content", {})
             public, _ = records.split(p["content"], tree)
+            self._written[(str(event.stream_id), p["contribution_id"])] = (
+                event.stream_version,
+                p["section"],
+                public,
+            )
             cur.execute(
                 "INSERT INTO rs_plan_contributions VALUES (%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
                 (
@@ -467,15 +516,18 @@ class ReportingProjection:
     def _version(
         self, cur: psycopg.Cursor[Any], record: Record, event: EventEnvelope[Any], p: Any
     ) -> None:
-        rows = cur.execute(
-            """
-            SELECT DISTINCT ON (section) section, content FROM rs_plan_contributions
-            WHERE plan_id = %s AND contribution_id = ANY(%s::uuid[])
-            ORDER BY section, stream_version DESC
-            """,
-            (event.stream_id, p["contribution_ids"]),
-        ).fetchall()
-        by_section = {str(s): c for s, c in rows}
+        plan = str(event.stream_id)
+        unseen = [c for c in p["contribution_ids"] if (plan, c) not in self._written]
+        named = (self._written[(plan, c)] for c in p["contribution_ids"] if c not in unseen)
+        rows = [row for row in named if row is not None]
+        if unseen:  # written by an earlier batch: a round trip only then
+            rows += cur.execute(
+                "SELECT stream_version, section, content FROM rs_plan_contributions "
+                "WHERE plan_id = %s AND contribution_id = ANY(%s::uuid[])",
+                (event.stream_id, unseen),
+            ).fetchall()
+        latest_last = sorted(rows, key=lambda row: row[0])
+        by_section = {str(section): content for _, section, content in latest_last}
         prefs_content = by_section.get(PlanSection.RESTRICTIVE_PRACTICE_PREFERENCES.value)
         notify_content = by_section.get(PlanSection.NOTIFY_IF_FORCE_USED.value)
         preferences = (

@@ -15,8 +15,9 @@ __all__ = ["INCIDENT_A", "PLAN", "events", "plans"]
 
 
 def plans() -> dict[str, PlanBuilder]:
-    """Two co-produced plans (Oak Unit, Elm Unit) and one made without the person whose
-    review due on 10 February 2025 is never done (overdue at February's end)."""
+    """Two co-produced plans (Oak Unit; "Elm / PICU", a unit name with a slash) and one made
+    without the person whose review due on 10 February 2025 is never done (overdue at February's
+    end)."""
     without = PlanBuilder("browser-without", "Oak Unit")
     without.invite("su", ParticipantRole.SERVICE_USER)
     without.invite("nurse", ParticipantRole.NURSE)
@@ -24,7 +25,7 @@ def plans() -> dict[str, PlanBuilder]:
     without.review(date(2025, 2, 10), done=False, who=[])
     return {
         "oak": co_produced("browser-oak", "Oak Unit"),
-        "elm": co_produced("browser-elm", "Elm Unit"),
+        "elm": co_produced("browser-elm", "Elm / PICU"),
         "without": without,
     }
 

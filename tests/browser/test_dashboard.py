@@ -74,6 +74,13 @@ def test_governance_sees_its_provider_by_month_drills_down_and_follows_a_plan(
     )
     expect(rows.filter(has_text=str(plans["elm"].plan_id))).to_have_count(0)  # another unit
     shoot(page, "dashboard-unit")
+    page.go_back()
+    page.locator("#by-unit").get_by_role("link", name="Elm / PICU").click()  # "/" in a name
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Elm / PICU")
+    elm_rows = page.locator("#plans tbody tr").filter(has_text=str(plans["elm"].plan_id))
+    expect(elm_rows).to_have_count(1)
+    page.go_back()
+    page.locator("#by-unit").get_by_role("link", name="Oak Unit").click()
 
     page.get_by_role("link", name=str(plans["oak"].plan_id)).click()
     page.wait_for_url(f"**/dashboard/plans/{plans['oak'].plan_id}?as_of=2025-03-31")
@@ -113,7 +120,8 @@ def test_governance_sees_its_provider_by_month_drills_down_and_follows_a_plan(
     assert ("/dashboard/plans/{plan_id}", str(plans["oak"].plan_id), "clinical_governance") in (
         routes
     )
-    assert ("/dashboard/units/{unit}", "Oak Unit", "clinical_governance") in routes
+    assert ("/dashboard/units/{unit:path}", "Oak Unit", "clinical_governance") in routes
+    assert ("/dashboard/units/{unit:path}", "Elm / PICU", "clinical_governance") in routes
 
 
 def test_admin_sees_integrity_only_and_other_roles_see_neither_page(

@@ -310,7 +310,7 @@ def test_every_read_is_in_the_access_log_with_who_what_when_and_why(
     clients: dict[str, Any],
 ) -> None:
     plan_id = clients["plan_id"]
-    reader = as_role("clinician", subject="clin-audit")
+    reader = as_role("clinician", subject="clin-audit", provider="RXX")
     clients["plan"].get(f"/plans/{plan_id}", headers=reader)
     clients["plan"].get(
         f"/plans/{plan_id}/events", headers={**reader, "X-Purpose-Of-Use": "safeguarding"}
@@ -327,6 +327,30 @@ def test_every_read_is_in_the_access_log_with_who_what_when_and_why(
     assert all(r["resource_id"] == plan_id and r["roles"] == ["clinician"] for r in rows)
     assert all(r["method"] == "GET" and r["at"] for r in rows)
     assert "Alex Example" not in log.text
+
+
+def test_governance_sees_only_the_reads_that_concern_its_own_provider(
+    clients: dict[str, Any],
+) -> None:
+    plan_id = clients["plan_id"]
+    clients["plan"].get(
+        f"/plans/{plan_id}", headers=as_role("clinician", subject="clin-ryy", provider="RYY")
+    )
+    clients["plan"].get(f"/plans/{plan_id}", headers=as_role("clinician", subject="clin-none"))
+
+    def seen_by(headers: dict[str, str]) -> set[str]:
+        answer = clients["plan"].get("/access-log", params={"limit": 10_000}, headers=headers)
+        assert answer.status_code == 200
+        return {r["subject"] for r in answer.json()}
+
+    rxx = seen_by(as_role("governance", provider="RXX"))
+    assert {"clin-ryy", "clin-none"}.isdisjoint(rxx)
+    assert "clin-ryy" in seen_by(as_role("governance", provider="RYY"))
+    assert "clin-none" not in seen_by(as_role("governance", provider="RYY"))
+    assert {"clin-ryy", "clin-none"} <= seen_by(as_role("admin"))
+    no_provider = clients["plan"].get("/access-log", headers=bearer("governance", subject="g"))
+    assert no_provider.status_code == 403
+    assert no_provider.json()["detail"][0]["field"] == "provider"
 
 
 def test_audit_and_report_reads_are_logged_in_their_own_service(clients: dict[str, Any]) -> None:

@@ -360,3 +360,31 @@ def test_every_report_is_also_a_printable_pdf_with_the_same_provenance_and_acces
             "/access-log", params={"subject": "cqc-1"}, headers=bearer("governance", provider="RXX")
         )
         assert any(r["query"].get("format") == "pdf" for r in log.json())
+
+
+def test_another_event_at_a_taken_place_in_a_stream_is_refused_and_the_batch_goes_on(
+    own: ReportingServiceSettings, pool: ConnectionPool, consumer: TransactionalConsumer
+) -> None:
+    taken = ev.incident_stream(ev.uid("taken"), ev.incident_fields(ev.person(1)), None)
+    produced = ev.produce(own, taken)
+    catch_up(consumer, produced)
+    # in one batch: a different first event of the same stream, a true redelivery, a new one
+    impostor = ev.incident_stream(ev.uid("taken"), ev.incident_fields(ev.person(2)), None)[:1]
+    fresh = ev.incident_stream(ev.uid("fresh"), ev.incident_fields(ev.person(3)), None)
+    assert impostor[0].hash != taken[0].hash
+    produced += ev.produce(own, [*impostor, taken[0], *fresh])
+    catch_up(consumer, produced)
+
+    with pool.connection() as conn:
+        rejected = conn.execute("SELECT field, rule FROM rs_rejected").fetchall()
+        stored = conn.execute(
+            "SELECT event_hash FROM rs_stream_events WHERE stream_id = %s AND stream_version = 1",
+            (ev.uid("taken"),),
+        ).fetchone()
+        people = conn.execute(
+            "SELECT incident_id, person_id FROM rs_incident_versions ORDER BY incident_id"
+        ).fetchall()
+    assert rejected == [("stream_version", "conflicting_duplicate")]
+    assert stored == (taken[0].hash,)  # the first event keeps its place
+    assert {i for i, _ in people} == {ev.uid("taken"), ev.uid("fresh")}
+    assert len(people) == len(taken) + len(fresh)  # nothing applied twice
