@@ -31,16 +31,7 @@ from services.reporting_service import statistics_sql as sql
 from services.reporting_service.scope import AsOf, Period, Scope
 from services.reporting_service.store import incident_topic
 
-BREAKDOWNS = (
-    "total",
-    "restrictive_intervention_type",
-    "reason",
-    "patient_injury",
-    "length_of_restraint",
-    "age_group",
-    "gender",
-    "ethnicity",
-)
+BREAKDOWNS = sql.SETS  # the published order is the statement's set order
 
 BED_DAYS_SQL = """
 SELECT provider, unit, period_start, period_end, bed_days FROM rs_bed_days

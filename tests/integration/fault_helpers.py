@@ -204,6 +204,31 @@ def rows(settings: CommonSettings, db: str, sql: str, wait_s: float = 90) -> lis
             time.sleep(0.5)
 
 
+@dataclass(frozen=True)
+class Projected:
+    """What each projection holds: the read model's version per plan, and the (stream id,
+    stream version, event id) of every event the audit and reporting applied."""
+
+    read_model: dict[str, int]
+    audited: set[tuple[str, int, str]]
+    reported: set[tuple[str, int, str]]
+
+
+def projected(settings: CommonSettings) -> Projected:
+    def applied_once(db: str, table: str) -> set[tuple[str, int, str]]:
+        sql = f"SELECT stream_id::text, stream_version, event_id::text FROM {table}"  # noqa: S608
+        found = rows(settings, db, sql)
+        assert len(found) == len(set(found)), f"an event applied twice in {table}"
+        return set(found)
+
+    read_model = "SELECT plan_id::text, stream_version FROM plan_read_model"
+    return Projected(
+        dict(rows(settings, "safetyplan_plan", read_model)),
+        applied_once("safetyplan_audit", "au_events"),
+        applied_once("safetyplan_reporting", "rs_stream_events"),
+    )
+
+
 class OwnStack:
     """A PostgreSQL cluster and a Kafka broker of this test's own, on other ports and in
     ``.local/fault-stack``, started and stopped through deploy/local (whose settings are

@@ -24,6 +24,7 @@ from tests.integration.fault_helpers import (
     Workers,
     command,
     kafka_event_ids,
+    projected,
     rows,
     stored_events,
 )
@@ -92,32 +93,18 @@ def test_random_kill_9_of_every_worker_under_load_loses_and_duplicates_nothing(
         while True:  # recovery: the restarted workers catch up by themselves
             store = stored_events(plan)
             causes, versions, event_ids = store.causes, store.versions, store.event_ids
-            read_model = dict(
-                rows(
-                    plan,
-                    "safetyplan_plan",
-                    "SELECT plan_id::text, stream_version FROM plan_read_model",
-                )
-            )
-            audited = rows(plan, "safetyplan_audit", "SELECT count(*) FROM au_events")[0][0]
-            reported = set(
-                rows(
-                    plan,
-                    "safetyplan_reporting",
-                    "SELECT stream_id::text, stream_version, event_id::text FROM rs_stream_events",
-                )
-            )
+            now = projected(plan)
             if (
                 set(causes) >= expected
-                and read_model == versions
-                and audited == len(event_ids)
-                and reported == store.events
+                and now.read_model == versions
+                and now.audited == store.events
+                and now.reported == store.events
             ):
                 break
             assert time.monotonic() < deadline, (
                 f"no recovery: {len(set(causes) & expected)}/{len(expected)} commands stored, "
-                f"{len(read_model)} plans in the read model, {audited} audited, "
-                f"{len(reported)} reported"
+                f"{len(now.read_model)} plans in the read model, {len(now.audited)} audited, "
+                f"{len(now.reported)} reported"
             )
             time.sleep(1)
     finally:
@@ -134,9 +121,9 @@ def test_random_kill_9_of_every_worker_under_load_loses_and_duplicates_nothing(
     assert set(on_kafka) >= event_ids
     # applied exactly once: the read model is at each plan's last version, the audit has each
     # stored event once, and each submission has exactly one outcome
-    assert read_model == versions
-    assert audited == len(event_ids)
-    assert reported == store.events
+    assert now.read_model == versions
+    assert now.audited == store.events
+    assert now.reported == store.events
     outcomes = rows(
         plan,
         "safetyplan_plan",

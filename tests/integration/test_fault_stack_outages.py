@@ -37,7 +37,7 @@ from tests.integration.fault_helpers import (
     OwnStack,
     Workers,
     kafka_event_ids,
-    rows,
+    projected,
     stored_events,
     wait_ready,
 )
@@ -195,36 +195,16 @@ def test_kill_9_of_kafka_and_postgres_under_http_load_loses_nothing(own_stack: O
         recovery = time.monotonic() + 120
         while True:  # recovery: the workers catch up by themselves
             store = stored_events(plan)
-            read_model = dict(
-                rows(
-                    plan,
-                    "safetyplan_plan",
-                    "SELECT plan_id::text, stream_version FROM plan_read_model",
-                )
-            )
-            audited = set(
-                rows(
-                    plan,
-                    "safetyplan_audit",
-                    "SELECT stream_id::text, stream_version, event_id::text FROM au_events",
-                )
-            )
-            reported = set(
-                rows(
-                    plan,
-                    "safetyplan_reporting",
-                    "SELECT stream_id::text, stream_version, event_id::text FROM rs_stream_events",
-                )
-            )
+            now = projected(plan)
             if (
-                read_model == store.versions
-                and audited == store.events
-                and reported == store.events
+                now.read_model == store.versions
+                and now.audited == store.events
+                and now.reported == store.events
             ):
                 break
             assert time.monotonic() < recovery, (
-                f"no recovery (seed {seed}): {len(read_model)}/{len(store.versions)} plans in the "
-                f"read model, {len(audited)} audited, {len(reported)} reported "
+                f"no recovery (seed {seed}): {len(now.read_model)}/{len(store.versions)} plans in "
+                f"the read model, {len(now.audited)} audited, {len(now.reported)} reported "
                 f"of {len(store.events)} stored"
             )
             time.sleep(1)
@@ -261,7 +241,7 @@ def test_kill_9_of_kafka_and_postgres_under_http_load_loses_nothing(own_stack: O
     # on Kafka at least once
     assert set(on_kafka) >= store.event_ids, context
     # applied exactly once in every projection (rows keyed by stream and version)
-    assert read_model == store.versions
-    assert audited == store.events
-    assert reported == store.events
+    assert now.read_model == store.versions
+    assert now.audited == store.events
+    assert now.reported == store.events
     assert load.contributions == CLIENTS * PLANS_PER_CLIENT * CONTRIBUTIONS
