@@ -93,7 +93,10 @@ def parse_event(
     """
     data = decode_message(raw, max_bytes=max_bytes)
     event_type, version = EVENTS.identify(data)
-    as_written = validate_strict(envelope_model(event_type, version), data, SEALED_CONTEXT)
+    received = bytes(raw) if isinstance(raw, bytes | bytearray) else None
+    as_written = validate_strict(
+        envelope_model(event_type, version), data, SEALED_CONTEXT, received=received
+    )
     if (
         verify
         and not _hash_holds_over_received_bytes(raw, data, as_written)

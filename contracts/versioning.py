@@ -167,10 +167,18 @@ class ContractRegistry:
 
 
 def validate_strict(
-    model: type[M], data: Mapping[str, Any], context: Mapping[str, Any] | None = None
+    model: type[M],
+    data: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
+    *,
+    received: bytes | None = None,
 ) -> M:
-    """Validate JSON data with JSON semantics in strict mode ("1" is not 1, 1.0 is not 1)."""
+    """Validate JSON data with JSON semantics in strict mode ("1" is not 1, 1.0 is not 1).
+
+    `received`: the bytes `data` was decoded from by `decode_message` (so already checked for
+    UTF-8, syntax, duplicate keys and constants); validated as they are, not re-serialised."""
     try:
-        return model.model_validate_json(json.dumps(data), strict=True, context=context)
+        body = received if received is not None else json.dumps(data)
+        return model.model_validate_json(body, strict=True, context=context)
     except ValidationError as exc:
         raise from_validation_error(exc) from None

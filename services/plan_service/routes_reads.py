@@ -23,6 +23,8 @@ from services.plan_service.domain.errors import NotFound, RuleViolation
 from services.plan_service.read_model import PlanReadModel, PlanSummary
 from services.plan_service.store import PlanStore, envelopes_as_of, stored_envelopes
 
+MAX_INT = 2**31 - 1  # PostgreSQL integer: a larger number is a 422 naming the field, not a 500
+
 
 class PlanDocumentOut(BaseModel):
     """The plan as folded from its events (sections, participants, versions, dissents, reviews)."""
@@ -63,7 +65,9 @@ def read_router(
     def get_plan(
         principal: CurrentPrincipal,
         plan_id: uuid.UUID,
-        version: int | None = Query(None, ge=1, description="Stream version to read up to."),
+        version: int | None = Query(
+            None, ge=1, le=MAX_INT, description="Stream version to read up to."
+        ),
         at: datetime | None = Query(None, description="Read the plan as recorded at this time."),
     ) -> dict[str, Any]:
         if version is not None and at is not None:
@@ -115,7 +119,7 @@ def read_router(
         review_due_by: date | None = Query(None, description="Plans with a review due by then"),
         open_dissent: bool | None = Query(None, description="Only plans with open dissent"),
         limit: int = Query(100, ge=1, le=1000),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_INT),
     ) -> list[PlanSummary]:
         return read_model().search(
             units=list_scope(principal),

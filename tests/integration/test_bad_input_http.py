@@ -78,3 +78,15 @@ def test_a_time_before_year_1_in_utc_is_a_422_in_the_occurred_at_header(
     answer = plan.post("/plans", json=body, headers={"Occurred-At": FAR_PAST_WITH_OFFSET})
     assert answer.status_code == 422, answer.text
     assert answer.json()["detail"][0]["field"] == "Occurred-At"
+
+
+def test_numbers_beyond_postgresql_integers_are_a_422_naming_the_field(plan: TestClient) -> None:
+    # was: NumericValueOutOfRange (bigint out of range) from the list query's OFFSET
+    huge = str(2**63)
+    listed = plan.get("/plans", params={"offset": huge})
+    assert listed.status_code == 422, listed.text
+    assert listed.json()["detail"][0]["field"].endswith("offset")
+    at_version = plan.get(f"/plans/{examples.PLAN_ID}", params={"version": huge})
+    assert at_version.status_code == 422, at_version.text
+    assert at_version.json()["detail"][0]["field"].endswith("version")
+    assert plan.get("/plans", params={"offset": str(2**31 - 1)}).status_code == 200
