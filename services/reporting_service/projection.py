@@ -33,7 +33,7 @@ from contracts.envelope import EventEnvelope
 from contracts.erasure import PersonErasedNotice, parse_notice
 from contracts.incident_events import IncidentFields
 from contracts.personal_data import SEALED_CONTEXT
-from contracts.registry import parse_event
+from contracts.registry import parse_event, personal_tree
 from contracts.sealed_values import is_token
 from services.common.consumer import Record, Rejection
 from services.common.key_vault import KeyVault, open_key_vault
@@ -168,8 +168,8 @@ class ProjectionError(ValueError):
 
 def _state_tree() -> records.Tree:
     return {
-        "record": records.personal_tree("use_of_force.incident_recorded"),
-        "pi_review": records.personal_tree("use_of_force.post_incident_review_recorded"),
+        "record": personal_tree("use_of_force.incident_recorded"),
+        "pi_review": personal_tree("use_of_force.post_incident_review_recorded"),
     }
 
 
@@ -177,7 +177,7 @@ def _change_tree() -> records.Tree:
     return {
         "reason": True,
         "changes": {"[]": {"new_value": True, "old_value": True}},
-        **records.personal_tree("use_of_force.post_incident_review_recorded"),
+        **personal_tree("use_of_force.post_incident_review_recorded"),
     }
 
 
@@ -478,7 +478,7 @@ class ReportingProjection:
         elif kind == "contribution_made" and p["section"] not in PLAN_SECTIONS:
             self._written[(str(event.stream_id), p["contribution_id"])] = None  # not kept
         elif kind == "contribution_made":
-            tree = records.personal_tree("safety_plan.contribution_made").get("content", {})
+            tree = personal_tree("safety_plan.contribution_made").get("content", {})
             public, _ = records.split(p["content"], tree)
             self._written[(str(event.stream_id), p["contribution_id"])] = (
                 event.stream_version,

@@ -1,7 +1,7 @@
 """Pure helpers over one use-of-force record as JSON: split personal from non-personal data,
 merge them back, and apply an amendment's field changes.
 
-The personal paths come from the published contracts (`contracts.registry.personal_data_paths`),
+The personal paths come from the published contracts (`contracts.registry.personal_tree`),
 so what is personal is decided in one place. Personal values go to tables that crypto-shredding
 can destroy; everything else (codes, dates, ids, flags) stays with the statistics.
 
@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from functools import cache
 from typing import Any
-
-from contracts.registry import personal_data_paths
 
 Tree = dict[str, Any]
 _MISSING: Any = object()
@@ -29,23 +26,6 @@ class AmendmentError(ValueError):
         super().__init__(f"{field} violates {rule}")
         self.field = field
         self.rule = rule
-
-
-@cache
-def personal_tree(event_type: str) -> Tree:
-    """The personal paths of an event type's payload as a nested dict (`[]` for list items)."""
-    tree: Tree = {}
-    for path in personal_data_paths(event_type):
-        parts = path.removeprefix("payload.").replace("[]", ".[]").split(".")
-        node = tree
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if child is True:
-                break
-            node = child
-        else:
-            node[parts[-1]] = True
-    return tree
 
 
 def split(value: Any, tree: Tree | bool) -> tuple[Any, Any]:

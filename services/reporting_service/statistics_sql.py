@@ -87,8 +87,9 @@ SETS: Final = (
 )
 
 
-STATISTICS_SQL: Final = """
-WITH latest AS MATERIALIZED (
+# the latest version of each incident in scope within the offsets (amendments applied), the
+# rows both statements start from
+LATEST_IN_SCOPE: Final = """\
   SELECT s.incident_id, s.stream_version, s.person_id, s.reason, s.age_group, s.gender,
          s.ethnicity
   FROM rs_stat_incident s
@@ -100,7 +101,12 @@ WITH latest AS MATERIALIZED (
       SELECT 1 FROM rs_stat_incident n
       WHERE n.incident_id = s.incident_id AND n.stream_version > s.stream_version
         AND n."offset" < (%(ends)s::bigint[])[n.partition + 1])
-),
+"""
+
+STATISTICS_SQL: Final = (
+    "\nWITH latest AS MATERIALIZED (\n"  # noqa: S608 - this module's SQL constants only
+    + LATEST_IN_SCOPE
+    + """),
 words AS MATERIALIZED (
   SELECT 6 + GROUPING(gender) AS s, coalesce(gender, ethnicity) AS value,
          row_number() OVER (PARTITION BY GROUPING(gender)
@@ -232,21 +238,14 @@ UNION ALL SELECT 'uncoded', NULL, NULL, count(*), NULL, NULL, NULL FROM j
   WHERE type IS NULL OR reason IS NULL OR band IS NULL OR age IS NULL OR gender IS NULL
     OR ethnicity IS NULL
 """
-
-REFERENCE_SQL: Final = """
-WITH inc AS (
-  SELECT s.incident_id, s.stream_version, s.person_id, s.reason, s.age_group, s.gender,
-         s.ethnicity
-  FROM rs_stat_incident s
-  WHERE s.started_at >= %(start)s AND s.started_at < %(end)s
-    AND s."offset" < (%(ends)s::bigint[])[s.partition + 1]
-    AND (%(provider)s::text IS NULL OR s.provider = %(provider)s)
-    AND (%(unit)s::text IS NULL OR s.unit = %(unit)s)
-    AND NOT EXISTS (
-      SELECT 1 FROM rs_stat_incident n
-      WHERE n.incident_id = s.incident_id AND n.stream_version > s.stream_version
-        AND n."offset" < (%(ends)s::bigint[])[n.partition + 1])
 )
+
+REFERENCE_SQL: Final = (
+    """
+WITH inc AS (
+"""
+    + LATEST_IN_SCOPE
+    + """)
 SELECT
   CASE
     WHEN GROUPING(f.force_type) = 0 THEN 'restrictive_intervention_type'
@@ -273,3 +272,4 @@ GROUP BY GROUPING SETS (
   (i.gender), (i.ethnicity)
 )
 """
+)

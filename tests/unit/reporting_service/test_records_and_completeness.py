@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from contracts.examples import incident_stream
+from contracts.registry import personal_tree
 from services.reporting_service import records, section6
 
 
@@ -17,9 +18,7 @@ def _record() -> dict[str, Any]:
 
 def test_split_keeps_no_personal_value_in_the_public_part_and_merge_restores_the_record() -> None:
     record = _record()
-    public, personal = records.split(
-        record, records.personal_tree("use_of_force.incident_recorded")
-    )
+    public, personal = records.split(record, personal_tree("use_of_force.incident_recorded"))
     text = str(public)
     for secret in ("Alex Example", "9990000018", "Jo Placeholder", "Two staff held"):
         assert secret not in text
