@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -72,13 +73,7 @@ def _client(args: tuple[int, int]) -> tuple[list[float], float, float]:
                 json={"participant_id": me, "role": "service_user", "name": "Bench Person"},
                 headers=HEADERS,
             )
-            body = {
-                "section": "warning_signs",
-                "content": {"kind": "items", "items": ["Not sleeping", "Pacing"]},
-                "author_participant_id": me,
-                "present": [{"participant_id": me, "attendance": "in_person"}],
-                "mode": "in_person",
-            }
+            body = _contribution(me)
             mine = []
             ready.wait()
             with lock:
@@ -139,14 +134,51 @@ def _plans_for_load(count: int) -> tuple[list[str], dict[str, Any]]:
                 headers=HEADERS,
             )
             plans.append(plan_id)
-    body = {
+    return plans, _contribution(me)
+
+
+def _contribution(me: str) -> dict[str, Any]:
+    """The command body every load sends: the person's own contribution, made in person."""
+    return {
         "section": "warning_signs",
         "content": {"kind": "items", "items": ["Not sleeping", "Pacing"]},
         "author_participant_id": me,
         "present": [{"participant_id": me, "attendance": "in_person"}],
         "mode": "in_person",
     }
-    return plans, body
+
+
+def _wrk(clients: int, seconds: int, plans: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    """Run wrk against the API on PORT; its summary (requests, errors, latency in µs)."""
+    wrk = shutil.which("wrk")
+    assert wrk is not None
+    script = Path(tempfile.mkdtemp()) / "contribute.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "plans": ", ".join(f'"{p}"' for p in plans),
+            "body": json.dumps(body),
+            "auth": HEADERS["Authorization"],
+        }
+    )
+    load = ["-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds}s", "-s", str(script)]
+    out = subprocess.run(
+        [wrk, *load, f"http://127.0.0.1:{PORT}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    found: dict[str, Any] = json.loads(out.split("WRK ", 1)[1].splitlines()[0])
+    found["accepted"] = found["requests"] - found["status_errors"] - found["other_errors"]
+    found["rate"] = found["accepted"] / (found["duration_us"] / 1e6)
+    return found
+
+
+def _have_wrk() -> bool:
+    if shutil.which("wrk") is None:
+        subprocess.run([str(ROOT / "deploy/local/wrk.sh")], check=False)
+    return shutil.which("wrk") is not None
 
 
 def ingest_wrk(
@@ -155,47 +187,15 @@ def ingest_wrk(
     """Ingest driven by wrk (C, from Debian's package): the load generator then takes little
     of the machine's two cores, unlike Python clients. None when wrk is not installed.
     `workers`: API processes (SAFETYPLAN_HTTP_WORKERS)."""
-    if shutil.which("wrk") is None:
-        subprocess.run([str(ROOT / "deploy/local/wrk.sh")], check=False)
-    wrk = shutil.which("wrk")
-    if wrk is None:
+    if not _have_wrk():
         return None
     with service("services.plan_service", PORT, settings, workers) as proc:
         plans, body = _plans_for_load(clients * 4)
-        script = Path(tempfile.mkdtemp()) / "contribute.lua"
-        script.write_text(
-            WRK_SCRIPT
-            % {
-                "plans": ", ".join(f'"{p}"' for p in plans),
-                "body": json.dumps(body),
-                "auth": HEADERS["Authorization"],
-            }
-        )
-        threads = str(min(2, clients))
-        out = subprocess.run(
-            [
-                wrk,
-                "-t",
-                threads,
-                "-c",
-                str(clients),
-                "-d",
-                f"{seconds}s",
-                "-s",
-                str(script),
-                f"http://127.0.0.1:{PORT}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        ).stdout
+        found = _wrk(clients, seconds, plans, body)
         rss = sum(peak_rss_mb(pid) for pid in [proc.pid, *_children(proc.pid)])
-    found = json.loads(out.split("WRK ", 1)[1].splitlines()[0])
-    accepted = found["requests"] - found["status_errors"] - found["other_errors"]
     return Figure(
         f"ingest (wrk load, {workers} API process{'es' if workers > 1 else ''}): commands/s",
-        accepted / (found["duration_us"] / 1e6),
+        found["rate"],
         "cmd/s",
         target=">= 2000 cmd/s, p99 < 50 ms",
         extra={
@@ -206,6 +206,33 @@ def ingest_wrk(
             "peak_rss_mb": rss,
         },
     )
+
+
+def ingest_ceiling(clients: int, seconds: int) -> dict[str, Any] | None:
+    """The same wrk load against `benchmarks.bare_api` (validation only, nothing stored) in one
+    uvicorn process with the service's options: what FastAPI alone allows on this machine."""
+    if not _have_wrk():
+        return None
+    options = ["--port", str(PORT), "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "benchmarks.bare_api:app", *options],
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{PORT}/docs")
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("benchmarks.bare_api did not start") from None
+                time.sleep(0.2)
+        plans = [str(uuid.uuid4()) for _ in range(clients * 4)]
+        return _wrk(clients, seconds, plans, _contribution(str(uuid.uuid4())))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def _children(pid: int) -> list[int]:
@@ -327,6 +354,7 @@ def run(clients: int = 32, per_client: int = 60, wrk_seconds: int = 20) -> list[
         settings = base.model_copy(update={"pg_dbname": "safetyplan_plan"})
         ingest_figure, rss = ingest(settings, clients, per_client)
         wrk_figures = [ingest_wrk(settings, clients, wrk_seconds, n) for n in (1, 2)]
+        ceiling = ingest_ceiling(clients, wrk_seconds)
         rows = stored_envelopes(settings)
         ingest_figure.baseline = raw_inserts(settings, rows)
         ingest_figure.baseline_name = "raw psycopg inserts of the same rows (100/txn)"
@@ -336,5 +364,15 @@ def run(clients: int = 32, per_client: int = 60, wrk_seconds: int = 20) -> list[
             wrk_figure.baseline = ingest_figure.baseline
             wrk_figure.baseline_name = ingest_figure.baseline_name
             figures.append(wrk_figure)
+        if ceiling is not None:
+            figures.append(
+                Figure(
+                    "ingest ceiling: bare FastAPI endpoint, same body and load, nothing stored",
+                    ceiling["rate"],
+                    "req/s",
+                    target="the most one API process can reach here",
+                    extra={"p50_ms": ceiling["p50_us"] / 1000, "p99_ms": ceiling["p99_us"] / 1000},
+                )
+            )
         figures += [relay(settings, rows), read_model(settings, len(rows))]
         return figures

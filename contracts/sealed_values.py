@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from contracts.entropy import fresh_bytes
 
 TOKEN_PREFIX = "pd1."  # noqa: S105 - a format marker, not a secret
 TOKEN_PATTERN = r"^pd1\.[0-9a-f]{32}\.[A-Za-z0-9_-]{38,}$"  # noqa: S105 - a format
@@ -85,7 +86,7 @@ def _aead(key: bytes) -> AESGCM:
 
 def seal_value(key_id: str, key: bytes, value: Any) -> str:
     """One value (any JSON value) as a token under `key`."""
-    nonce = os.urandom(NONCE_BYTES)
+    nonce = fresh_bytes(NONCE_BYTES)
     plaintext = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     sealed = _aead(key).encrypt(nonce, plaintext, (TOKEN_PREFIX + key_id).encode())
     body = base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()

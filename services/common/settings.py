@@ -91,6 +91,14 @@ class CommonSettings(BaseSettings):
     auth_leeway_seconds: int = Field(
         30, ge=0, le=300, description="Clock skew allowed when checking exp, iat and nbf."
     )
+    auth_verified_cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        le=300,
+        description="How long a verified token is reused without checking its signature again "
+        "(never past its exp); 0 verifies every request. A key removed from the JWKS stops "
+        "being accepted at most this long after.",
+    )
 
     # --- process -----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(

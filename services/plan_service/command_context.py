@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from contracts.canonical import canonical_bytes
 from contracts.common import CommandPayload
+from contracts.entropy import fresh_bytes
 from contracts.envelope import Actor
 from services.plan_service.domain.errors import RuleViolation
 from services.plan_service.domain.recording import CommandContext
@@ -23,7 +24,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 def command_id_for(submitting_system: str, idempotency_key: str | None) -> uuid.UUID:
     if idempotency_key is None:
-        return uuid.uuid4()
+        return uuid.UUID(bytes=fresh_bytes(16), version=4)
     return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{submitting_system}\n{idempotency_key}")
 
 

@@ -140,3 +140,67 @@ def test_a_service_reachable_beyond_loopback_refuses_the_built_in_dev_secret() -
         check_key_configuration(CommonSettings(http_host="api.example.org"))
     own = SecretStr("a-secret-of-this-deployment-only-0123456789")
     check_key_configuration(CommonSettings(http_host="api.example.org", auth_dev_hs256_secret=own))
+
+
+class _Clock:
+    """The auth module's clock, moved by hand."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = time.time()
+        monkeypatch.setattr("services.common.auth.time.time", lambda: self.now)
+
+
+def _counting_decode(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = jwt.decode
+
+    def decode(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr("services.common.auth.jwt.decode", decode)
+    return calls
+
+
+def test_a_verified_token_is_reused_for_the_cache_time_then_checked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock, calls = _Clock(monkeypatch), _counting_decode(monkeypatch)
+    verifier = TokenVerifier(SETTINGS.model_copy(update={"auth_verified_cache_seconds": 60}))
+    token = tokens.mint(SETTINGS, roles=["clinical_app"], subject="app-1")
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert len(calls) == 1
+    clock.now += 61
+    assert verifier.verify(token) == first
+    assert len(calls) == 2
+
+
+def test_a_cached_token_is_checked_again_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock, calls = _Clock(monkeypatch), _counting_decode(monkeypatch)
+    verifier = TokenVerifier(SETTINGS.model_copy(update={"auth_verified_cache_seconds": 300}))
+    token = tokens.mint(SETTINGS, roles=["clinical_app"], ttl_seconds=10, now=clock.now)
+    verifier.verify(token)
+    clock.now += 9
+    verifier.verify(token)
+    assert len(calls) == 1
+    clock.now += 2  # past exp: the signature and exp are checked again (and PyJWT decides)
+    verifier.verify(token)
+    assert len(calls) == 2
+
+
+def test_no_cache_verifies_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_decode(monkeypatch)
+    verifier = TokenVerifier(SETTINGS.model_copy(update={"auth_verified_cache_seconds": 0}))
+    token = tokens.mint(SETTINGS, roles=["clinical_app"])
+    verifier.verify(token)
+    verifier.verify(token)
+    assert len(calls) == 2
+
+
+def test_a_refused_token_is_not_remembered() -> None:
+    verifier = TokenVerifier(SETTINGS)
+    token = tokens.mint(SETTINGS, roles=["clinical_app"])
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    assert refused(verifier, forged) == "signature"
+    assert refused(verifier, forged) == "signature"
