@@ -2,7 +2,7 @@
 
 `os.urandom` releases the GIL. In the plan API both the event loop and the command writer are
 busy, and a thread that released the GIL may wait a whole switch interval (5 ms) to get it back:
-profiled, the writer spent a third of its time there, once per sealed value. One read per 4 KiB
+profiled, a seventh of the writer's wall time went there, once per sealed value. One read per 4 KiB
 makes that once per few hundred values. A forked child starts a new pool, so two processes never
 hand out the same bytes (an AES-GCM nonce must never repeat under one key).
 """
