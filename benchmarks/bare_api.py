@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import FastAPI
 
 from contracts.commands import MakeContributionV1
+from services.common.app import NATIVE_TELEMETRY_OFF
 
-app = FastAPI()
+app = FastAPI(telemetry=NATIVE_TELEMETRY_OFF)  # as every service is configured
 
 
 @app.post("/plans/{stream_id}/contributions")

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from contracts.canonical import reference_canonical_bytes
 from contracts.codes import PlanCloseReason
 from contracts.envelope import (
     Actor,
@@ -125,3 +126,23 @@ def test_seal_refuses_a_caller_supplied_hash() -> None:
     with pytest.raises(ContractError) as caught:
         seal(fields)
     assert (caught.value.field, caught.value.rule) == ("hash", "sealed_by_seal")
+
+
+def test_the_fast_writer_gives_the_reference_bytes_for_every_code_point_and_key_order() -> (
+    None
+):
+    for start in range(0, 0x110000, 0x1000):
+        text = "".join(chr(cp) for cp in range(start, start + 0x1000) if not 0xD800 <= cp <= 0xDFFF)
+        value = {"z": [text, 2**53 - 1, None, True], "a": {"é": text, "E": -(2**53 - 1)}}
+        assert canonical_bytes(value) == reference_canonical_bytes(value)
+
+
+def test_text_the_fast_writer_refuses_is_decided_by_the_reference() -> None:
+    with pytest.raises(ContractError) as caught:
+        canonical_bytes({"text": "a\ud800b"})
+    assert caught.value.rule == "utf8"
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(300):  # deeper than orjson's limit
+        node["n"] = node = {}
+    assert canonical_bytes(deep) == reference_canonical_bytes(deep)
