@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Request, Response
 from pydantic import BaseModel, ValidationError
 
@@ -66,14 +67,17 @@ class CommandOut(BaseModel):
     replayed: bool
 
 
-def _out(result: CommandResult) -> CommandOut:
-    return CommandOut(
-        stream_type=result.stream_type,
-        stream_id=result.stream_id,
-        stream_version=result.stream_version,
-        events=[EventRefOut(**vars(e)) for e in result.events],
-        created=result.created,
-        replayed=result.replayed,
+def _body(result: CommandResult) -> bytes:
+    """The response as `CommandOut` documents it, written by orjson (UUIDs as text)."""
+    return orjson.dumps(
+        {
+            "stream_type": result.stream_type,
+            "stream_id": result.stream_id,
+            "stream_version": result.stream_version,
+            "events": [vars(e) for e in result.events],
+            "created": result.created,
+            "replayed": result.replayed,
+        }
     )
 
 
@@ -124,7 +128,7 @@ def _add_route(
     creates = "{stream_id}" not in path
     tag = "plans" if model.STREAM_TYPE == "safety_plan" else "incidents"
 
-    async def endpoint(request: Request, response: Response, **kw: Any) -> CommandOut:
+    async def endpoint(request: Request, **kw: Any) -> Response:
         payload: CommandPayload = kw["body"]
         stream_id: uuid.UUID | None = kw.get("stream_id")
         actor_id, actor_role, system = submitter(kw["principal"])
@@ -138,17 +142,20 @@ def _add_route(
             occurred_at=kw["occurred_at"],
         )
         result = await commands().execute_async(payload, ctx, stream_id, kw["expected_version"])
-        if result.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         if creates:
-            response.status_code = 201
-            response.headers["Location"] = f"{request.url.path}/{result.stream_id}"
-        return _out(result)
+            headers["Location"] = f"{request.url.path}/{result.stream_id}"
+        # Written here, not by FastAPI: it would validate the model again and use json.dumps.
+        return Response(
+            _body(result),
+            status_code=201 if creates else 200,
+            headers=headers,
+            media_type="application/json",
+        )
 
     example = _example(model)
     params = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
-        inspect.Parameter("response", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Response),
         _kw(
             "body",
             Annotated[

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from contracts import examples
 from contracts.envelope import verify_chain
 from contracts.registry import parse_event
+from services.plan_service.routes_commands import CommandOut
 from tests.integration.plan_service.conftest import post
 
 PERSON = str(uuid.uuid4())
@@ -66,6 +67,29 @@ def test_commands_become_a_hash_chained_history_that_reads_back(client: TestClie
     as_before = client.get(f"/plans/{plan_id}", params={"version": 3}).json()
     assert as_before["sections"] == {}
     assert len(as_before["participants"]) == 2
+
+
+def test_a_command_answers_in_the_documented_shape_with_what_it_stored(
+    client: TestClient,
+) -> None:
+    plan_id = new_plan(client)
+    answer = contribute(client, plan_id)
+    assert answer.headers["content-type"] == "application/json"
+    assert "Idempotent-Replayed" not in answer.headers
+    out = CommandOut.model_validate_json(answer.content)
+    stored = parse_event(client.get(f"/plans/{plan_id}/events").json()["events"][-1], upcast=False)
+    assert (str(out.stream_id), out.stream_type, out.stream_version) == (
+        plan_id,
+        "safety_plan",
+        stored.stream_version,
+    )
+    assert [(e.event_id, e.event_type, e.hash) for e in out.events] == [
+        (stored.event_id, stored.event_type, stored.hash)
+    ]
+    assert out.created == {"contribution_id": str(stored.payload.contribution_id)}
+    assert out.replayed is False
+    created = post(client, "/plans", start_body())
+    assert created.headers["Location"] == f"/plans/{created.json()['stream_id']}"
 
 
 def test_a_retried_request_returns_the_first_result_and_writes_nothing(client: TestClient) -> None:

@@ -128,9 +128,7 @@ def test_seal_refuses_a_caller_supplied_hash() -> None:
     assert (caught.value.field, caught.value.rule) == ("hash", "sealed_by_seal")
 
 
-def test_the_fast_writer_gives_the_reference_bytes_for_every_code_point_and_key_order() -> (
-    None
-):
+def test_the_fast_writer_gives_the_reference_bytes_for_every_code_point_and_key_order() -> None:
     for start in range(0, 0x110000, 0x1000):
         text = "".join(chr(cp) for cp in range(start, start + 0x1000) if not 0xD800 <= cp <= 0xDFFF)
         value = {"z": [text, 2**53 - 1, None, True], "a": {"é": text, "E": -(2**53 - 1)}}
