@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from services.common.kafka_admin import ensure_topics
+from services.common.kafka_admin import delete_scratch_topics, ensure_topics
 from services.common.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,6 +61,7 @@ def isolated(databases: tuple[str, ...]) -> Iterator[CommonSettings]:
     try:
         yield settings
     finally:
+        delete_scratch_topics(settings)
         for db in databases:
             with psycopg.connect(base.pg_conninfo(db), autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -33,7 +33,6 @@ from services.audit_service.projection import AuditProjection
 from services.audit_service.settings import AuditServiceSettings
 from services.common.consumer import TransactionalConsumer
 from services.common.db import open_pool
-from services.common.kafka_admin import admin_client
 from services.common.kafka_client import make_producer
 from services.common.settings import CommonSettings
 from services.plan_service.read_model import PlanProjection
@@ -148,46 +147,32 @@ def _consumers(base: CommonSettings) -> Iterator[tuple[str, Callable[[], Any]]]:
     yield "reporting", reporting
 
 
-def _delete_topics(settings: CommonSettings) -> None:
-    """The benchmark topics keep events forever: delete them, or each run leaves ~1 GB."""
-    admin = admin_client(settings)
-    try:
-        names = [t for t in admin.list_topics() if t.startswith(settings.topic_prefix)]
-        if names:
-            admin.delete_topics(names)
-    finally:
-        admin.close()
-
-
 def run(events: int = 1_000_000) -> list[Figure]:
     with isolated(DATABASES) as settings:
-        try:
-            started = time.perf_counter()
-            count = produce(settings, events)
-            generated = time.perf_counter() - started
-            raw = raw_consume(settings, count)
-            figures = []
-            for name, factory in _consumers(settings):
-                consumer, pool = factory()
-                try:
-                    seconds = _replay(consumer, count, timeout_s=3600)
-                finally:
-                    pool.close()
-                figures.append(
-                    Figure(
-                        f"rebuild {name} from {count:,} events (events/s)",
-                        count / seconds,
-                        "events/s",
-                        raw,
-                        "raw kafka-python consume of the same topic",
-                        target="all projections < 60 s for 1M events",
-                        extra={
-                            "seconds": seconds,
-                            "raw_seconds": count / raw,
-                            "generate_and_produce_s": generated,
-                        },
-                    )
+        started = time.perf_counter()
+        count = produce(settings, events)
+        generated = time.perf_counter() - started
+        raw = raw_consume(settings, count)
+        figures = []
+        for name, factory in _consumers(settings):
+            consumer, pool = factory()
+            try:
+                seconds = _replay(consumer, count, timeout_s=3600)
+            finally:
+                pool.close()
+            figures.append(
+                Figure(
+                    f"rebuild {name} from {count:,} events (events/s)",
+                    count / seconds,
+                    "events/s",
+                    raw,
+                    "raw kafka-python consume of the same topic",
+                    target="all projections < 60 s for 1M events",
+                    extra={
+                        "seconds": seconds,
+                        "raw_seconds": count / raw,
+                        "generate_and_produce_s": generated,
+                    },
                 )
-            return figures
-        finally:
-            _delete_topics(settings)
+            )
+        return figures

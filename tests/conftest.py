@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.common.kafka_admin import ensure_topics
+from services.common.kafka_admin import delete_scratch_topics, ensure_topics
 from services.common.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,11 +86,13 @@ def pg_schema(stack: CommonSettings) -> Iterator[str]:
 
 
 @pytest.fixture
-def topic_prefix(stack: CommonSettings) -> str:
-    """A topic prefix of this test's own: its topics are created fresh."""
+def topic_prefix(stack: CommonSettings) -> Iterator[str]:
+    """A topic prefix of this test's own: its topics are created fresh and deleted after."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
-    ensure_topics(stack.model_copy(update={"topic_prefix": prefix}))
-    return prefix
+    own = stack.model_copy(update={"topic_prefix": prefix})
+    ensure_topics(own)
+    yield prefix
+    delete_scratch_topics(own)
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.common.kafka_admin import ensure_topics, ping
+from services.common.kafka_admin import delete_scratch_topics, ensure_topics, ping
 from services.common.kafka_client import make_producer
 from services.common.settings import CommonSettings
 from services.common.topics import topic_specs
@@ -62,6 +63,19 @@ def test_topics_are_created_with_their_partition_counts_and_kept_for_ever(
         admin.close()
     # a second call creates nothing
     assert ensure_topics(settings) == []
+
+
+def test_scratch_topics_are_deleted_by_prefix_and_only_those(stack: CommonSettings) -> None:
+    mine = stack.model_copy(update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
+    other = stack.model_copy(update={"topic_prefix": f"t{uuid.uuid4().hex[:10]}."})
+    ensure_topics(mine)
+    ensure_topics(other)
+    deleted = delete_scratch_topics(mine)
+    assert deleted == sorted(mine.topic(s.name) for s in topic_specs())
+    assert ensure_topics(other) == []  # the other prefix's topics are all still there
+    delete_scratch_topics(other)
+    with pytest.raises(ValueError, match="prefix"):
+        delete_scratch_topics(stack.model_copy(update={"topic_prefix": ""}))
 
 
 def test_a_table_written_through_psycopg_reads_back_from_the_script_started_server(
