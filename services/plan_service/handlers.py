@@ -287,10 +287,12 @@ class PlanCommands:
         return agg
 
     def _drop_stale(self, stream_ids: set[UUID]) -> None:
-        """Evict cached aggregates another process has written since (one query per batch).
+        """Bring cached aggregates up to date with what other processes wrote since (one query
+        per batch, then one per stale stream for just its new events).
 
         Without it a stale cache entry is still caught by the (stream, version) key, but only
         after a failed save and a retry; with several API processes that would be the rule.
+        Evicting instead of catching up made every such command replay its whole stream.
         """
         cache = self.store.repository.cache
         if cache is None:
@@ -309,8 +311,25 @@ class PlanCommands:
             ).fetchall()
         stored = {row[0]: row[1] for row in rows}
         for stream_id, version in cached.items():
-            if stored.get(stream_id, version) != version:
+            newest = stored.get(stream_id, version)
+            if newest > version:
+                self._catch_up(stream_id, newest)
+            elif newest != version:
                 self._evict(stream_id)
+
+    def _catch_up(self, stream_id: UUID, newest: int) -> None:
+        """Apply the events another process stored after the cached version, else evict."""
+        cache = self.store.repository.cache
+        assert cache is not None
+        try:
+            agg: Any = cache.get(stream_id)
+            for event in self.store.repository.event_store.get(stream_id, gt=agg.version):
+                cast(Any, event).mutate(agg)
+            caught_up = agg.version >= newest
+        except Exception:  # anything odd: the next read loads the stream from the store
+            caught_up = False
+        if not caught_up:
+            self._evict(stream_id)
 
     def _evict(self, stream_id: UUID) -> None:
         """Drop a cached aggregate that may hold state that was never saved."""
