@@ -3,9 +3,10 @@
 Each stored event's state is already the sealed contract envelope, so the relay publishes it as
 canonical JSON to the plan or use-of-force events topic, keyed by stream id, with headers (event
 type, schema version, store position). It records its position (a row in `relay_position`) only
-after Kafka acknowledged every message of the page, so a crash re-sends at most one page:
-at-least-once. Those duplicates are harmless downstream because every projection keys its rows by
-(stream id, stream version) or event id and skips what it already has. Run exactly one relay per
+after Kafka acknowledged every message of the page, so a crash re-sends at most two pages (one
+is read and sent while the previous one is acknowledged): at-least-once. Those duplicates are
+harmless downstream because every projection keys its rows by (stream id, stream version) or
+event id and skips what it already has. Run exactly one relay per
 event store (positions must advance in commit order; default locking mode guarantees that order).
 """
 
@@ -17,7 +18,7 @@ import time
 from typing import Any
 
 import orjson
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent
 from kafka import KafkaProducer
 from prometheus_client import Counter, Gauge
 from psycopg_pool import ConnectionPool
@@ -61,6 +62,8 @@ class Relay:
         self.page_size = page_size
         self.name = name
         self._producer = producer
+        self._sent_upto: int | None = None  # the last notification id sent (maybe not acked)
+        self._in_flight: tuple[list[Any], int] | None = None  # a sent page's futures, last id
         with pool.connection() as conn:
             apply_schema(conn, "relay_position", DDL)
 
@@ -78,35 +81,51 @@ class Relay:
         return int(row[0]) if row else 0
 
     def relay_once(self) -> int:
-        """Publish the next page after the stored position; returns how many were published."""
-        start = self.position()
+        """Send the next page after what was sent, then record the previous page's position
+        once Kafka acknowledged every message of it; returns how many events were sent or
+        acknowledged (0: nothing to do).
+
+        Two pages overlap: Kafka acknowledges one while the next is read and queued, so reading
+        PostgreSQL and waiting for acks no longer add up. After any failure the relay starts
+        again from the recorded position (at-least-once, as before).
+        """
+        start = self._sent_upto if self._sent_upto is not None else self.position()
         notes = self.store.recorder.select_notifications(
             start=start, limit=self.page_size, inclusive_of_start=False
         )
-        if not notes:
+        try:
+            futures = [self._send(note) for note in notes]
+            settled = self._settle()
+        except Exception:
+            self._sent_upto, self._in_flight = None, None
+            raise
+        if notes:
+            self._in_flight = (futures, notes[-1].id)
+            self._sent_upto = notes[-1].id
+        return len(notes) + settled
+
+    def _send(self, note: Notification) -> Any:
+        envelope, value = self.published(note)
+        return self.producer.send(
+            topics.event_topic(envelope["stream_type"], self.settings.topic_prefix),
+            key=topics.record_key(envelope["stream_id"]),
+            value=value,
+            headers=topics.event_headers(
+                envelope["event_type"],
+                envelope["schema_version"],
+                note.id,
+                envelope["event_id"],
+                envelope["correlation_id"],
+            ),
+        )
+
+    def _settle(self) -> int:
+        """Wait for the page in flight to be acknowledged, then record its position."""
+        if self._in_flight is None:
             return 0
-        prefix = self.settings.topic_prefix
-        futures = []
-        for note in notes:
-            envelope, value = self.published(note)
-            futures.append(
-                self.producer.send(
-                    topics.event_topic(envelope["stream_type"], prefix),
-                    key=topics.record_key(envelope["stream_id"]),
-                    value=value,
-                    headers=topics.event_headers(
-                        envelope["event_type"],
-                        envelope["schema_version"],
-                        note.id,
-                        envelope["event_id"],
-                        envelope["correlation_id"],
-                    ),
-                )
-            )
-        self.producer.flush()
+        futures, last = self._in_flight
         for future in futures:
             future.get(timeout=30)  # raises: the position is not advanced, the page is re-sent
-        last = notes[-1].id
         with self.pool.connection() as conn:
             conn.execute(
                 "INSERT INTO relay_position (relay, position) VALUES (%s, %s) "
@@ -114,9 +133,10 @@ class Relay:
                 "SET position = excluded.position, updated_at = now()",
                 (self.name, last),
             )
-        RELAYED.inc(len(notes))
+        self._in_flight = None
+        RELAYED.inc(len(futures))
         POSITION.set(last)
-        return len(notes)
+        return len(futures)
 
     def published(self, note: StoredEvent) -> tuple[dict[str, Any], bytes]:
         """A stored event's envelope and the canonical bytes to publish. Fast path: the stored

@@ -86,6 +86,31 @@ def test_the_relay_keeps_its_position_when_kafka_does_not_acknowledge(
     pool.close()
 
 
+def test_a_page_is_recorded_only_once_acknowledged_and_a_restart_resends_from_there(
+    client: TestClient, plan_settings: PlanServiceSettings
+) -> None:
+    plan_id = new_plan(client)
+    contribute(client, plan_id)  # four events in all
+    pool = open_pool(plan_settings)
+    store = open_store(plan_settings)
+    ids = [n.id for n in store.recorder.select_notifications(start=1, limit=10)]
+    relay = Relay(plan_settings, store, pool, page_size=2)
+    assert relay.relay_once() == 2  # the first page is sent, not yet acknowledged
+    assert relay.position() == 0
+    assert relay.relay_once() == 4  # the second page sent while the first is acknowledged
+    assert relay.position() == ids[1]
+    # the process dies here: a new relay starts from the recorded position
+    again = Relay(plan_settings, store, pool, page_size=2)
+    wait_caught_up(again)
+    assert again.position() == ids[-1]
+    records = read_topic(plan_settings, topics.PLAN_EVENTS, 6)
+    versions = sorted(parse_event(r.value).stream_version for r in records)  # type: ignore[attr-defined]
+    assert versions == [1, 2, 3, 3, 4, 4]  # the unrecorded page twice: harmless duplicates
+    relay.producer.close()
+    store.close()
+    pool.close()
+
+
 def test_the_read_model_lists_plans_by_unit_due_review_and_open_dissent(
     client: TestClient, plan_settings: PlanServiceSettings
 ) -> None:
