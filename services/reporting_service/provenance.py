@@ -118,8 +118,7 @@ def compute(cur: psycopg.Cursor[Any], as_of: AsOf) -> Provenance:
     rows: list[tuple[str, str]] = []
     for topic, partition, end in as_of.ends:  # in log order: `AsOf` keeps them sorted
         rows += cur.execute(_PARTITION_EVENTS, (topic, partition, end)).fetchall()
-    event_ids, event_hashes = (list(c) for c in zip(*rows, strict=True)) if rows else ([], [])
-    leaves = first_copies(event_ids, event_hashes)
+    leaves = first_copies([r[0] for r in rows], [r[1] for r in rows])
     rejected = cur.execute(
         f'SELECT e.topic, e.partition, e."offset", e.field, e.rule FROM rs_rejected e {join} '  # noqa: S608
         f"ORDER BY {_LOG_ORDER}",
