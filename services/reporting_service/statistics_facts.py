@@ -91,17 +91,6 @@ DDL: Final = [
 
 _MICROSECOND: Final = timedelta(microseconds=1)
 
-_INSERT_INCIDENT: Final = """
-INSERT INTO rs_stat_incident VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING
-"""
-
-_INSERT_FORCES: Final = """
-INSERT INTO rs_stat_force
-SELECT %s, %s, f.* FROM unnest(%s::int[], %s::text[], %s::text[], %s::float8[], %s::text[],
-                               %s::boolean[]) AS f
-ON CONFLICT DO NOTHING
-"""
-
 # keys are taken only for values not yet known, so the identity sequences do not run away
 _INSERT_LABELS: Final = """
 INSERT INTO rs_stat_labels (label)
@@ -110,27 +99,36 @@ WHERE NOT EXISTS (SELECT 1 FROM rs_stat_labels k WHERE k.label = l)
 ON CONFLICT DO NOTHING
 """
 
-_INSERT_KEYS: Final = """
-WITH person AS (
+# Both forms of one version in one statement (a statement costs more than its rows here). Keys
+# new in this statement come from RETURNING: the main query does not see rows its CTEs insert.
+_WRITE_VERSION: Final = """
+WITH incident AS (
+  INSERT INTO rs_stat_incident VALUES (
+    %(incident)s, %(version)s, %(partition)s, %(offset)s, %(provider)s, %(unit)s, %(person)s,
+    %(started)s, %(minutes)s, %(reason)s, %(age_group)s, %(gender)s, %(ethnicity)s)
+  ON CONFLICT DO NOTHING
+), forces AS (
+  INSERT INTO rs_stat_force
+  SELECT %(incident)s, %(version)s, f.*
+  FROM unnest(%(seq)s::int[], %(force_types)s::text[], %(categories)s::text[],
+              %(force_minutes)s::float8[], %(bands)s::text[], %(injuries)s::boolean[]) AS f
+  ON CONFLICT DO NOTHING
+), person AS (
   INSERT INTO rs_stat_people (person_id)
   SELECT %(person)s WHERE NOT EXISTS (SELECT 1 FROM rs_stat_people WHERE person_id = %(person)s)
   ON CONFLICT DO NOTHING
+  RETURNING person_key
 ), labels AS (
   INSERT INTO rs_stat_labels (label)
-  SELECT DISTINCT l FROM unnest(%(labels)s::text[]) AS l
+  SELECT DISTINCT l FROM unnest(ARRAY[%(gender)s, %(ethnicity)s]::text[]) AS l
   WHERE NOT EXISTS (SELECT 1 FROM rs_stat_labels k WHERE k.label = l)
   ON CONFLICT DO NOTHING
+  RETURNING label, label_key
+), superseded AS (
+  UPDATE rs_stat_facts SET superseded_offset = %(offset)s
+  WHERE incident_id = %(incident)s AND stream_version < %(version)s
+    AND (superseded_offset IS NULL OR superseded_offset > %(offset)s)
 )
-SELECT 1
-"""
-
-_SUPERSEDE: Final = """
-UPDATE rs_stat_facts SET superseded_offset = %(offset)s
-WHERE incident_id = %(incident)s AND stream_version < %(version)s
-  AND (superseded_offset IS NULL OR superseded_offset > %(offset)s)
-"""
-
-_INSERT_FACTS: Final = """
 INSERT INTO rs_stat_facts (
   partition, written_offset, superseded_offset, started_at, interventions, provider, unit,
   incident_id, stream_version, person_key, gender_key, ethnicity_key, reason_code, age_code,
@@ -139,10 +137,13 @@ SELECT %(partition)s, %(offset)s,
   (SELECT min(written_offset) FROM rs_stat_facts
    WHERE incident_id = %(incident)s AND stream_version > %(version)s),
   %(started)s, %(interventions)s, %(provider)s, %(unit)s, %(incident)s, %(version)s,
-  (SELECT person_key FROM rs_stat_people WHERE person_id = %(person)s),
-  (SELECT label_key FROM rs_stat_labels WHERE label = %(gender)s),
-  (SELECT label_key FROM rs_stat_labels WHERE label = %(ethnicity)s),
-  %(reason)s, %(age)s, %(count)s
+  coalesce((SELECT person_key FROM person),
+           (SELECT person_key FROM rs_stat_people WHERE person_id = %(person)s)),
+  coalesce((SELECT label_key FROM labels WHERE label = %(gender)s),
+           (SELECT label_key FROM rs_stat_labels WHERE label = %(gender)s)),
+  coalesce((SELECT label_key FROM labels WHERE label = %(ethnicity)s),
+           (SELECT label_key FROM rs_stat_labels WHERE label = %(ethnicity)s)),
+  %(reason_code)s, %(age_code)s, %(count)s
 ON CONFLICT DO NOTHING
 """
 
@@ -156,7 +157,7 @@ def write_version(
     record: dict[str, Any],
 ) -> None:
     """Both forms of one incident version (a recorded or amended record, amendments applied).
-    Sends statements only (no reads), so it can run inside a pipeline."""
+    One statement and no read, so it runs inside the projection's pipeline."""
     # an erased person's characteristics are sealed for good: counted as not known
     chars = {
         k: None if is_token(v) else v
@@ -164,29 +165,11 @@ def write_version(
     }
     started = datetime.fromisoformat(record["started_at"])
     ended = datetime.fromisoformat(record["ended_at"])
-    setting, person = record["setting"], record["patient"]["person_id"]
+    setting = record["setting"]
     ages = age_group(chars.get("age_years"))
-    gender = category_label(chars.get("gender") or chars.get("sex"))
-    ethnicity = category_label(chars.get("ethnicity"))
-    cur.execute(
-        _INSERT_INCIDENT,
-        (
-            incident_id,
-            stream_version,
-            partition,
-            offset,
-            setting["provider_ods_code"],
-            setting["unit_name"],
-            person,
-            started,
-            (ended - started).total_seconds() / 60,
-            record["reason"],
-            ages,
-            gender,
-            ethnicity,
-        ),
-    )
-    forces: list[list[Any]] = [[], [], [], [], [], []]  # seq, type, category, minutes, band, injury
+    forces: dict[str, list[Any]] = {
+        k: [] for k in ("seq", "force_types", "categories", "force_minutes", "bands", "injuries")
+    }
     packed = bytearray()
     for seq, use in enumerate(record["force_used"]):
         force_type = RestrictiveInterventionType(use["force_type"])
@@ -195,33 +178,35 @@ def write_version(
         category, band = force_type.category.value, duration_band(force_type.category, minutes)
         injured = bool(use["injury_patient"])
         for column, value in zip(
-            forces, (seq, force_type.value, category, minutes, band, injured), strict=True
+            forces.values(), (seq, force_type.value, category, minutes, band, injured), strict=True
         ):
             column.append(value)
         packed += codes.pack_intervention(
             took // _MICROSECOND, force_type.value, injured, category, band
         )
-    cur.execute(_INSERT_FORCES, (incident_id, stream_version, *forces))
-    params = {
-        "partition": partition,
-        "offset": offset,
-        "incident": incident_id,
-        "version": stream_version,
-        "started": started,
-        "interventions": bytes(packed),
-        "provider": setting["provider_ods_code"],
-        "unit": setting["unit_name"],
-        "person": person,
-        "labels": [gender, ethnicity],
-        "gender": gender,
-        "ethnicity": ethnicity,
-        "reason": codes.reason_code(record["reason"]),
-        "age": codes.age_code(ages),
-        "count": len(forces[0]),
-    }
-    cur.execute(_INSERT_KEYS, params)
-    cur.execute(_SUPERSEDE, params)
-    cur.execute(_INSERT_FACTS, params)
+    cur.execute(
+        _WRITE_VERSION,
+        {
+            "incident": incident_id,
+            "version": stream_version,
+            "partition": partition,
+            "offset": offset,
+            "provider": setting["provider_ods_code"],
+            "unit": setting["unit_name"],
+            "person": record["patient"]["person_id"],
+            "started": started,
+            "minutes": (ended - started).total_seconds() / 60,
+            "reason": record["reason"],
+            "age_group": ages,
+            "gender": category_label(chars.get("gender") or chars.get("sex")),
+            "ethnicity": category_label(chars.get("ethnicity")),
+            **forces,
+            "interventions": bytes(packed),
+            "reason_code": codes.reason_code(record["reason"]),
+            "age_code": codes.age_code(ages),
+            "count": len(forces["seq"]),
+        },
+    )
 
 
 def erase_person(cur: psycopg.Cursor[Any], person_id: str) -> None:
