@@ -69,8 +69,8 @@ def tally(headers: bytes, interventions: bytes) -> list[Group]:
         raise RuntimeError("statistics facts: interventions do not match their versions")
     if len(rows) == 0:
         return []
+    head, counts = head[counts > 0], counts[counts > 0]  # a version without force counts nowhere
     version = np.repeat(np.arange(len(head)), counts)  # the version of each intervention
-    used = counts > 0  # versions with interventions (every version, by the contracts)
     person = _dense(head["person"].astype(np.int64))
     micros = rows["micros"].astype(np.int64)
     order = np.argsort(micros)
@@ -93,8 +93,8 @@ def tally(headers: bytes, interventions: bytes) -> list[Group]:
             values, group_of_version = _codes(per_version[breakdown])
             group = group_of_version[version]
             n_groups = len(values)
-            incidents = np.bincount(group_of_version[used], minlength=n_groups)
-            people = _distinct(group_of_version[used], person[used], n_groups)
+            incidents = np.bincount(group_of_version, minlength=n_groups)
+            people = _distinct(group_of_version, person, n_groups)
         else:
             values, group = _codes(per_intervention[breakdown])
             n_groups = len(values)

@@ -117,3 +117,9 @@ def test_no_facts_no_groups_and_inconsistent_facts_refused() -> None:
     heads, rows = packed(facts(random.Random(1), 3, [1]))
     with pytest.raises(RuntimeError):
         tally(heads, rows[: -codes.INTERVENTION.size])
+
+
+def test_a_version_without_force_periods_counts_nowhere() -> None:
+    versions = facts(random.Random(4), 50, [1, 2])
+    empty: Version = (99_999, 77, 78, 12, 3, [])
+    assert tally(*packed([*versions[:10], empty, *versions[10:]])) == plain(versions)
