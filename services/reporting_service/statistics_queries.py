@@ -160,7 +160,7 @@ def raw_rows(
     """The aggregate rows in report order (unsuppressed: keep inside this module and tests)."""
     cur.execute("SET LOCAL jit = off")
     found = cur.execute(sql.SCOPED_FACTS, _params(settings, scope, period, as_of), binary=True)
-    _, headers, interventions = found.fetchone() or (0, b"", b"")
+    headers, interventions = found.fetchone() or (b"", b"")
     groups = tally(bytes(headers), bytes(interventions))
     if not groups:  # no use of force at all: only the total row, as in the reference
         return _ordered([[BREAKDOWNS[0], *[None] * 8, 0, 0, 0, None, None, None]])

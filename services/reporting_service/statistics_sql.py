@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Final
 
 SCOPED_FACTS: Final = """
-SELECT count(*), coalesce(string_agg(header, ''), ''::bytea),
+SELECT coalesce(string_agg(header, ''), ''::bytea),
        coalesce(string_agg(interventions, ''), ''::bytea)
 FROM rs_stat_facts
 WHERE started_at >= %(start)s AND started_at < %(end)s
