@@ -20,7 +20,6 @@ This module must never log or raise with a value from an event: only fields and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -28,18 +27,16 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from contracts import topics
-from contracts.codes import PlanSection, RestrictiveInterventionType
+from contracts.codes import PlanSection
 from contracts.envelope import EventEnvelope
 from contracts.erasure import PersonErasedNotice, parse_notice
 from contracts.incident_events import IncidentFields
 from contracts.personal_data import SEALED_CONTEXT
 from contracts.registry import parse_event, personal_tree
-from contracts.sealed_values import is_token
 from services.common.consumer import Record, Rejection
 from services.common.key_vault import KeyVault, open_key_vault
 from services.common.settings import EntitledSettings
-from services.reporting_service import records
-from services.reporting_service.statistics import age_group, category_label, duration_band
+from services.reporting_service import records, statistics_facts
 
 NAME = "reporting_service-projection"
 
@@ -84,26 +81,7 @@ DDL = [
     )
     """,
     "CREATE INDEX IF NOT EXISTS rs_incident_personal_person ON rs_incident_personal (person_id)",
-    """
-    CREATE TABLE IF NOT EXISTS rs_stat_incident (
-        incident_id uuid NOT NULL, stream_version int NOT NULL,
-        partition int NOT NULL, "offset" bigint NOT NULL,
-        provider text NOT NULL, unit text NOT NULL, person_id text NOT NULL,
-        started_at timestamptz NOT NULL, minutes double precision NOT NULL,
-        reason text NOT NULL, age_group text NOT NULL, gender text NOT NULL,
-        ethnicity text NOT NULL,
-        PRIMARY KEY (incident_id, stream_version)
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS rs_stat_incident_start ON rs_stat_incident (started_at)",
-    """
-    CREATE TABLE IF NOT EXISTS rs_stat_force (
-        incident_id uuid NOT NULL, stream_version int NOT NULL, seq int NOT NULL,
-        force_type text NOT NULL, category text NOT NULL, minutes double precision NOT NULL,
-        band text NOT NULL, injury_patient boolean NOT NULL,
-        PRIMARY KEY (incident_id, stream_version, seq)
-    )
-    """,
+    *statistics_facts.DDL,
     """
     CREATE TABLE IF NOT EXISTS rs_plans (
         plan_id uuid PRIMARY KEY, partition int NOT NULL, "offset" bigint NOT NULL,
@@ -374,7 +352,14 @@ class ReportingProjection:
             ),
         )
         if kind in ("incident_recorded", "incident_amended"):
-            self._stat_rows(cur, record, event, full_record)
+            statistics_facts.write_version(
+                cur,
+                record.partition,
+                record.offset,
+                event.stream_id,
+                event.stream_version,
+                full_record,
+            )
 
     def _previous_state(self, cur: psycopg.Cursor[Any], event: EventEnvelope[Any]) -> Any:
         row = cur.execute(
@@ -390,73 +375,13 @@ class ReportingProjection:
             raise ProjectionError("stream_version", "incident_recorded_first")
         return records.merge(row[0], row[1])
 
-    def _stat_rows(
-        self,
-        cur: psycopg.Cursor[Any],
-        record: Record,
-        event: EventEnvelope[Any],
-        full: dict[str, Any],
-    ) -> None:
-        # an erased person's characteristics are sealed for good: counted as not known
-        chars = {
-            k: None if is_token(v) else v
-            for k, v in (full.get("relevant_characteristics") or {}).items()
-        }
-        started = datetime.fromisoformat(full["started_at"])
-        ended = datetime.fromisoformat(full["ended_at"])
-        cur.execute(
-            "INSERT INTO rs_stat_incident VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
-            "ON CONFLICT DO NOTHING",
-            (
-                event.stream_id,
-                event.stream_version,
-                record.partition,
-                record.offset,
-                full["setting"]["provider_ods_code"],
-                full["setting"]["unit_name"],
-                full["patient"]["person_id"],
-                started,
-                (ended - started).total_seconds() / 60,
-                full["reason"],
-                age_group(chars.get("age_years")),
-                category_label(chars.get("gender") or chars.get("sex")),
-                category_label(chars.get("ethnicity")),
-            ),
-        )
-        rows = []
-        for seq, use in enumerate(full["force_used"]):
-            force_type = RestrictiveInterventionType(use["force_type"])
-            minutes = (
-                datetime.fromisoformat(use["ended_at"]) - datetime.fromisoformat(use["started_at"])
-            ).total_seconds() / 60
-            rows.append(
-                (
-                    event.stream_id,
-                    event.stream_version,
-                    seq,
-                    force_type.value,
-                    force_type.category.value,
-                    minutes,
-                    duration_band(force_type.category, minutes),
-                    bool(use["injury_patient"]),
-                )
-            )
-        cur.executemany(
-            "INSERT INTO rs_stat_force VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-            rows,
-        )
-
     # --- erasure -----------------------------------------------------------------------------
     def _erase(self, cur: psycopg.Cursor[Any], notice: PersonErasedNotice) -> None:
         """Drop what was derived from the person's personal data; counts stay, so statistics
         still reconcile (their characteristics become 'not known')."""
         self.vault.forget(notice.key_id, notice.person_id)
         cur.execute("DELETE FROM rs_incident_personal WHERE person_id = %s", (notice.person_id,))
-        cur.execute(
-            "UPDATE rs_stat_incident SET age_group = %s, gender = %s, ethnicity = %s "
-            "WHERE person_id = %s",
-            (age_group(None), category_label(None), category_label(None), notice.person_id),
-        )
+        statistics_facts.erase_person(cur, notice.person_id)
 
     # --- plans -------------------------------------------------------------------------------
     def _plan(self, cur: psycopg.Cursor[Any], record: Record, event: EventEnvelope[Any]) -> None:

@@ -78,10 +78,33 @@ def resolve_as_of(cur: psycopg.Cursor[Any], requested: str | None) -> AsOf:
 
 
 def events_digest(event_hashes: list[str]) -> str:
-    h = hashlib.sha256()
-    for event_hash in event_hashes:
-        h.update(event_hash.encode("utf-8") + b"\n")
-    return "sha256:" + h.hexdigest()
+    text = "\n".join(event_hashes) + "\n" if event_hashes else ""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def first_copies(event_ids: list[str], event_hashes: list[str]) -> list[str]:
+    """The hashes in log order, each event once (a redelivery's later copy skipped)."""
+    if len(set(event_ids)) == len(event_ids):  # the usual case: nothing redelivered
+        return event_hashes
+    seen: set[str] = set()
+    leaves = []
+    for event_id, event_hash in zip(event_ids, event_hashes, strict=True):
+        if event_id not in seen:
+            seen.add(event_id)
+            leaves.append(event_hash)
+    return leaves
+
+
+# topic names in byte order (as the audit service orders them, and as `AsOf` sorts them): the
+# same as the database's order for ASCII names under C.UTF-8, and no locale-aware comparisons
+_LOG_ORDER = 'e.topic COLLATE "C", e.partition, e."offset"'
+
+# one partition's events in offset order: a range of the primary key, read in index order, so
+# no sort of the whole log (a sort of ~10^5 rows costs more than the rest of the provenance)
+_PARTITION_EVENTS = """
+SELECT event_id::text, event_hash FROM rs_events
+WHERE topic = %s AND partition = %s AND "offset" < %s ORDER BY topic, partition, "offset"
+"""
 
 
 def compute(cur: psycopg.Cursor[Any], as_of: AsOf) -> Provenance:
@@ -92,21 +115,13 @@ def compute(cur: psycopg.Cursor[Any], as_of: AsOf) -> Provenance:
         "JOIN unnest(%s::text[], %s::int[], %s::bigint[]) AS a(topic, partition, end_offset) "
         'ON e.topic = a.topic AND e.partition = a.partition AND e."offset" < a.end_offset'
     )
-    rows = cur.execute(
-        f"SELECT e.event_id, e.event_hash FROM rs_events e {join} "  # noqa: S608 - literal SQL
-        'ORDER BY e.topic, e.partition, e."offset"',
-        (topics, parts, ends),
-    ).fetchall()
-    seen: set[Any] = set()
-    leaves: list[str] = []
-    for event_id, event_hash in rows:
-        if event_id in seen:
-            continue
-        seen.add(event_id)
-        leaves.append(str(event_hash))
+    rows: list[tuple[str, str]] = []
+    for topic, partition, end in as_of.ends:  # in log order: `AsOf` keeps them sorted
+        rows += cur.execute(_PARTITION_EVENTS, (topic, partition, end)).fetchall()
+    leaves = first_copies([r[0] for r in rows], [r[1] for r in rows])
     rejected = cur.execute(
         f'SELECT e.topic, e.partition, e."offset", e.field, e.rule FROM rs_rejected e {join} '  # noqa: S608
-        'ORDER BY e.topic, e.partition, e."offset"',
+        f"ORDER BY {_LOG_ORDER}",
         (topics, parts, ends),
     ).fetchall()
     return Provenance(

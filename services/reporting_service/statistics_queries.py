@@ -1,11 +1,11 @@
-"""The statistics report: runs `statistics_sql` over the compact fact tables, turns its coded
-answer back into one aggregate row per breakdown group, then applies the publication rules of
-`statistics`.
+"""The statistics report: scans the coded facts of its scope (`statistics_sql.SCOPED_FACTS`),
+counts them per breakdown group (`statistics_tally`), turns codes back into keys and labels, then
+applies the publication rules of `statistics`.
 
-The statement answers in codes (indexes into the code lists of `statistics_sql`, and for gender
-and ethnicity into lists it returns); `raw_rows` maps them back and interpolates medians exactly
-as `percentile_cont(0.5)` does. `reference_raw_rows` runs the plain reference statement; the
-two must agree (tests) and the benchmark times both.
+Durations come out of the tally in whole microseconds and become minutes here exactly as the
+plain facts hold them (`statistics_codes.minutes`); medians are interpolated as
+`percentile_cont(0.5)` does. `reference_raw_rows` runs the plain reference statement; the two
+must agree (tests) and the benchmark times both.
 
 Bed days are an input (no event carries them): the sum of `rs_bed_days` rows of the scope whose
 period lies within the report period; the rows used are listed in the report.
@@ -27,11 +27,13 @@ from contracts.codes import (
 )
 from services.common.settings import CommonSettings
 from services.reporting_service import statistics as st
+from services.reporting_service import statistics_codes as codes
 from services.reporting_service import statistics_sql as sql
 from services.reporting_service.scope import AsOf, Period, Scope
+from services.reporting_service.statistics_tally import Group, tally
 from services.reporting_service.store import incident_topic
 
-BREAKDOWNS = sql.SETS  # the published order is the statement's set order
+BREAKDOWNS = codes.BREAKDOWNS
 
 BED_DAYS_SQL = """
 SELECT provider, unit, period_start, period_end, bed_days FROM rs_bed_days
@@ -110,7 +112,6 @@ def _params(settings: CommonSettings, scope: Scope, period: Period, as_of: AsOf)
         "ends": as_of.array(incident_topic(settings)),
         "provider": scope.provider,
         "unit": scope.unit,
-        **sql.CODE_LISTS,
     }
 
 
@@ -119,68 +120,53 @@ def _median(lo: float, hi: float) -> float:
     return lo if lo == hi else lo + 0.5 * (hi - lo)
 
 
-def _decode(row: list[Any], s: int, code: int, labels: dict[tuple[int, int], str]) -> list[Any]:
+def _keys(group: Group, labels: dict[int, str]) -> list[Any]:
     """The (breakdown, type, reason, injury, category, band, age, gender, ethnicity) keys."""
-    keys: list[Any] = [sql.SETS[s], None, None, None, None, None, None, None, None]
-    if s == 1:
-        keys[1] = sql.TYPES[code]
-    elif s == 2:
-        keys[2] = sql.REASONS[code]
-    elif s == 3:
-        keys[3] = code == 1
-    elif s == 4:
-        keys[4], keys[5] = sql.BANDS[code].split(":", 1)
-    elif s == 5:
-        keys[6] = sql.AGES[code]
-    elif s in (6, 7):
-        keys[s + 1] = labels[(s, code)]
-    return keys + row
+    keys: list[Any] = [BREAKDOWNS[group.breakdown], None, None, None, None, None, None, None, None]
+    try:
+        if group.breakdown == 1:
+            keys[1] = codes.TYPE_OF_CODE[group.code]
+        elif group.breakdown == 2:
+            keys[2] = codes.REASON_OF_CODE[group.code]
+        elif group.breakdown == 3:
+            keys[3] = bool(group.code)
+        elif group.breakdown == 4:
+            keys[4], keys[5] = codes.BANDS[group.code]
+        elif group.breakdown == 5:
+            keys[6] = codes.AGES[group.code]
+        elif group.breakdown in (6, 7):
+            keys[group.breakdown + 1] = labels[group.code]
+    except (KeyError, IndexError):
+        raise RuntimeError(f"statistics facts carry a code outside the {keys[0]} list") from None
+    return keys
+
+
+def _measures(group: Group) -> list[Any]:
+    """(people, interventions, incidents, average, median, maximum minutes), as the reference."""
+    lower, upper = group.middle_micros
+    return [
+        group.people,
+        group.interventions,
+        group.incidents,
+        group.total_micros / (group.interventions * codes.MICROSECONDS_PER_MINUTE),
+        _median(codes.minutes(lower), codes.minutes(upper)),
+        codes.minutes(group.max_micros),
+    ]
 
 
 def raw_rows(
     cur: psycopg.Cursor[Any], settings: CommonSettings, scope: Scope, period: Period, as_of: AsOf
 ) -> list[RawRow]:
     """The aggregate rows in report order (unsuppressed: keep inside this module and tests)."""
-    cur.execute("SET LOCAL work_mem = '256MB'")  # the hash tables and sorts stay in memory
-    answer = cur.execute(sql.STATISTICS_SQL, _params(settings, scope, period, as_of)).fetchall()
-    sums: dict[tuple[int, int], tuple[int, float, float]] = {}
-    counts: dict[tuple[str, int, int], int] = {}
-    labels: dict[tuple[int, int], str] = {}
-    middle: dict[tuple[int, int], int] = {}
-    minutes: dict[int, float] = {}
-    for kind, s, code, n, x, y, label in answer:
-        if kind == "n":
-            sums[(s, code)] = (n, x, y)
-        elif kind in ("people", "incidents"):
-            counts[(kind, s, code)] = n
-        elif kind == "label":
-            labels[(s, code)] = label
-        elif kind == "mid":
-            middle[(s, code)] = n
-        elif kind == "minutes":
-            minutes[n] = x
-        elif kind == "uncoded" and n:
-            raise RuntimeError(f"{n} statistics rows carry a value outside the code lists")
-    out = []
-    for s in range(len(sql.SETS)):
-        codes = sorted(code for (set_no, code) in sums if set_no == s)
-        for index, code in enumerate(codes):
-            n, total, top = sums[(s, code)]
-            if n == 0:  # no use of force at all: only the total row, as in the reference
-                out.append(_decode([0, 0, 0, None, None, None], s, code, labels))
-                continue
-            lo = minutes[middle[(s, 2 * index + 1)]]
-            hi = minutes[middle[(s, 2 * index + 2)]]
-            measures = [
-                counts[("people", s, code)],
-                n,
-                counts[("incidents", s, code)],
-                total / n,
-                _median(lo, hi),
-                top,
-            ]
-            out.append(_decode(measures, s, code, labels))
-    return _ordered(out)
+    cur.execute("SET LOCAL jit = off")
+    found = cur.execute(sql.SCOPED_FACTS, _params(settings, scope, period, as_of), binary=True)
+    headers, interventions = found.fetchone() or (b"", b"")
+    groups = tally(bytes(headers), bytes(interventions))
+    if not groups:  # no use of force at all: only the total row, as in the reference
+        return _ordered([[BREAKDOWNS[0], *[None] * 8, 0, 0, 0, None, None, None]])
+    named = sorted({g.code for g in groups if g.breakdown in (6, 7)})
+    labels = dict(cur.execute(sql.LABELS, {"keys": named}).fetchall()) if named else {}
+    return _ordered([[*_keys(g, labels), *_measures(g)] for g in groups])
 
 
 def reference_raw_rows(

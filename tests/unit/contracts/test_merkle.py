@@ -6,7 +6,14 @@ import hashlib
 
 import pytest
 
-from contracts.merkle import EMPTY_ROOT, inclusion_proof, merkle_root, verify_inclusion
+from contracts.merkle import (
+    EMPTY_ROOT,
+    _root,
+    inclusion_proof,
+    leaf_hash,
+    merkle_root,
+    verify_inclusion,
+)
 
 
 def hashes(n: int) -> list[str]:
@@ -26,6 +33,12 @@ def test_the_root_of_three_events_follows_the_rfc_split() -> None:
     a, b, c = (hashlib.sha256(b"\x00" + h.encode()).digest() for h in hashes(3))
     ab = hashlib.sha256(b"\x01" + a + b).digest()
     assert merkle_root(hashes(3)) == hashlib.sha256(b"\x01" + ab + c).hexdigest()
+
+
+def test_the_level_by_level_root_is_the_recursive_definition_for_every_size() -> None:
+    log = hashes(600)
+    for size in range(1, len(log) + 1):
+        assert merkle_root(log[:size]) == _root([leaf_hash(h) for h in log[:size]]).hex()
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33])
