@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common import access_log, db, kafka_admin
 from services.common.auth import Protected, current_principal, install_verifier, require_roles
 from services.common.health import ReadinessProbe, health_router
-from services.common.http_errors import install_error_handlers
+from services.common.http_errors import RefuseNulCharacters, install_error_handlers
 from services.common.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,7 @@ def create_service_app(
             deps.append(Depends(access_log.record_access))
         app.include_router(guarded.router, dependencies=deps)
 
+    app.add_middleware(RefuseNulCharacters)
     app.add_middleware(MetricsMiddleware, service=settings.service_name)
 
     @app.exception_handler(Exception)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.errors import ContractError, field_path
 from services.common.auth import AuthError
@@ -42,6 +44,40 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def _body(violations: list[tuple[str, str, str]]) -> dict[str, Any]:
     return {"detail": [{"field": f, "rule": r, "message": m} for f, r, m in violations]}
+
+
+class RefuseNulCharacters:
+    """422 for a NUL character in the path or a query parameter, before any route runs.
+
+    PostgreSQL text cannot hold NUL, so such a value reached the database as a 500 (schemathesis
+    found it on `GET /plans?unit=%00`); every service's parameters end up in SQL.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        where = _nul_in(scope) if scope["type"] == "http" else None
+        if where is None:
+            await self.app(scope, receive, send)
+            return
+        violation = (where, "no_nul_character", "text may not contain the NUL character")
+        await JSONResponse(status_code=422, content=_body([violation]))(scope, receive, send)
+
+
+def _nul_in(scope: Scope) -> str | None:
+    """Where a NUL character is: `path`, `query.<name>`, or `query` (in a name); else None."""
+    if "\x00" in scope.get("path", ""):
+        return "path"
+    raw: bytes = scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw:
+        return None
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name:
+            return "query"
+        if "\x00" in value:
+            return f"query.{name}"
+    return None
 
 
 def install_error_handlers(app: FastAPI, domain_errors: Iterable[type[Exception]] = ()) -> None:

@@ -39,13 +39,28 @@ def plan(settings: CommonSettings) -> Iterator[TestClient]:
         yield client
 
 
-def test_a_nul_character_in_a_query_is_served_and_logged_not_a_500(audit: TestClient) -> None:
-    # was: UntranslatableCharacter writing the query to access_log (jsonb cannot hold \u0000)
-    answer = audit.get("/integrity/merkle-root", params={"odd\x00key": "odd\x00value"})
-    assert answer.status_code == 200, answer.text
-    logged = audit.get("/access-log", params={"limit": 5}).json()
-    merkle = next(row for row in logged if row["route"] == "/integrity/merkle-root")
-    assert merkle["query"] == {"odd\ufffdkey": "odd\ufffdvalue"}
+def test_a_nul_character_in_a_query_or_path_is_a_422_before_any_route(
+    audit: TestClient, plan: TestClient
+) -> None:
+    # was: DataError "PostgreSQL text fields cannot contain NUL" from GET /plans?unit=
+    cases = [
+        (plan, "/plans", {"unit": "Oak\x00Ward"}, "query.unit"),
+        (plan, "/plans", {"provider": "RXX", "odd\x00name": "x"}, "query"),
+        (plan, "/plans/Oak%00Ward", {}, "path"),
+        (audit, "/integrity/merkle-root", {"odd": "odd\x00value"}, "query.odd"),
+    ]
+    for client, path, params, field in cases:
+        answer = client.get(path, params=params)
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.json()["detail"] == [
+            {
+                "field": field,
+                "rule": "no_nul_character",
+                "message": "text may not contain the NUL character",
+            }
+        ]
+        assert "Oak" not in answer.text  # nothing echoed
+        assert "value" not in answer.text
 
 
 def test_a_nul_character_in_an_access_log_filter_is_a_422(audit: TestClient) -> None:
