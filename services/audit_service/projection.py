@@ -290,9 +290,12 @@ class AuditProjection:
         """Apply the records it can read; return the refused ones (field and rule) for the
         consumer to dead-letter and pass to ``on_rejected``, without replaying the batch.
 
-        Round trips per batch: one pipeline of reads, a COPY each for leaves and events, and
-        one pipeline of every other write (plus one read for a stream with a gap to fill, and
-        the writes again if a stored row already holds a key of the batch).
+        Round trips per batch: one pipeline of reads (streams, leaf numbers), a COPY each for
+        leaves and events under a savepoint, and one pipeline of every other write. The COPYs
+        first assume that no event of the batch is stored yet (a replay, the live tail): a
+        stored one fails them on a key, and only then are they rolled back and sent again after
+        looking up every event's id and place. Plus one read for a stream with a gap to fill,
+        and the other writes again if a stored row already holds one of their keys.
         """
         events: list[AuditEvent] = []
         refused: list[tuple[Record, Exception]] = []
@@ -304,21 +307,14 @@ class AuditProjection:
                 refused.append((record, got))
         if not events:
             return refused
-        stored = _stored_state(cur, events)
-        # Python work is done inside each COPY, after its rows are sent: the server ingests
-        # them meanwhile, so the two processes overlap instead of taking turns.
-        with cur.copy(COPY_LEAVES) as copy:
-            copy.write(bulk.copy_text(_new_leaves(events, stored), _leaf_line, _leaf_row))
-            fresh, conflicts = _new_events(events, stored)
-            nulls = sum(e.previous_hash is None for e in fresh)
-            event_text = bulk.copy_text(fresh, _event_line, _event_row, nulls)
-        with cur.copy(COPY_EVENTS) as copy:
-            copy.write(event_text)
-            rows: dict[str, list[Row]] = defaultdict(list)
-            for event in fresh:
-                for table, fact in event.facts:  # none for a tampered event: evidence, not facts
-                    rows[table].append(fact)
-            chains = _Chains(fresh, conflicts, stored)
+        stored = _stored_chains(cur, events)
+        try:
+            with cur.connection.transaction():
+                written = _write_events(cur, events, stored)
+        except psycopg.errors.UniqueViolation:  # an event of the batch is stored already
+            stored = _stored_state(cur, events)
+            written = _write_events(cur, events, stored)
+        conflicts, rows, chains = written
         streams = chains.rows(_stored_unverified(cur, chains.gaps))
         writes: list[tuple[bulk.Table, bulk.Rows, Sequence[str]]] = [
             (WRITES[table], table_rows, ()) for table, table_rows in rows.items()
@@ -327,6 +323,32 @@ class AuditProjection:
         writes.append((WRITES["au_streams"], streams, _STREAM_UPDATE))
         bulk.insert_plain_or_new(cur, _plain_writes(rows, conflicts, streams, stored), writes)
         return refused
+
+
+class _Written(NamedTuple):
+    conflicts: list[AuditEvent]
+    rows: dict[str, list[Row]]
+    """The fresh events' fact rows by table."""
+    chains: _Chains
+
+
+def _write_events(cur: psycopg.Cursor[Any], events: list[AuditEvent], stored: Stored) -> _Written:
+    """COPY the batch's new leaves and new events, given what is stored of them."""
+    # Python work is done inside each COPY, after its rows are sent: the server ingests
+    # them meanwhile, so the two processes overlap instead of taking turns.
+    with cur.copy(COPY_LEAVES) as copy:
+        copy.write(bulk.copy_text(_new_leaves(events, stored), _leaf_line, _leaf_row))
+        fresh, conflicts = _new_events(events, stored)
+        nulls = sum(e.previous_hash is None for e in fresh)
+        event_text = bulk.copy_text(fresh, _event_line, _event_row, nulls)
+    with cur.copy(COPY_EVENTS) as copy:
+        copy.write(event_text)
+        rows: dict[str, list[Row]] = defaultdict(list)
+        for event in fresh:
+            for table, fact in event.facts:  # none for a tampered event: evidence, not facts
+                rows[table].append(fact)
+        chains = _Chains(fresh, conflicts, stored)
+    return _Written(conflicts, rows, chains)
 
 
 def _plain_writes(
@@ -443,20 +465,22 @@ STORED_UNVERIFIED = (
 )
 
 
-def _stored_state(cur: psycopg.Cursor[Any], events: list[AuditEvent]) -> Stored:
+def _stored_chains(cur: psycopg.Cursor[Any], events: list[AuditEvent]) -> Stored:
+    """The stored chain state of the batch's streams and the next leaf numbers, assuming no
+    event of the batch is stored yet (``_write_events`` fails on a key if one is)."""
     conn = cur.connection
-    tps = sorted({(e.topic, e.partition) for e in events})
+    with conn.pipeline():
+        seqs, streams = _send_chain_reads(conn, events)
+    return Stored(set(), _next_seqs(seqs), {}, _stream_states(streams))
+
+
+def _stored_state(cur: psycopg.Cursor[Any], events: list[AuditEvent]) -> Stored:
+    """Everything stored about the batch's events: ids with a leaf, events at their places,
+    the chain state of their streams and the next leaf numbers."""
+    conn = cur.connection
     with conn.pipeline():
         leaves = conn.cursor()
         leaves.execute(STORED_LEAVES, (bulk.plain_array_literal({e.event_id for e in events}),))
-        seqs = conn.cursor()
-        seqs.execute(
-            NEXT_SEQS,
-            (
-                bulk.array_literal(t for t, _ in tps),
-                bulk.plain_array_literal(p for _, p in tps),
-            ),
-        )
         placed = conn.cursor()
         placed.execute(
             STORED_PLACES,
@@ -465,24 +489,40 @@ def _stored_state(cur: psycopg.Cursor[Any], events: list[AuditEvent]) -> Stored:
                 bulk.plain_array_literal(e.stream_version for e in events),
             ),
         )
-        streams = conn.cursor()
-        streams.execute(STORED_STREAMS, (bulk.plain_array_literal({e.stream_id for e in events}),))
+        seqs, streams = _send_chain_reads(conn, events)
     return Stored(
         leaves={r[0] for r in leaves.fetchall()},
-        next_seq={
-            (str(r[0]), int(r[1])): 0 if r[2] is None else int(r[2]) + 1 for r in seqs.fetchall()
-        },
+        next_seq=_next_seqs(seqs),
         events={(r[0], r[1]): r[2] for r in placed.fetchall()},
-        streams={
-            r[0]: integrity.ChainState(
-                r[1],
-                r[2],
-                r[3],
-                integrity.Break(r[4], r[5], r[6]) if r[4] is not None else None,
-            )
-            for r in streams.fetchall()
-        },
+        streams=_stream_states(streams),
     )
+
+
+def _send_chain_reads(
+    conn: psycopg.Connection[Any], events: list[AuditEvent]
+) -> tuple[psycopg.Cursor[Any], psycopg.Cursor[Any]]:
+    tps = sorted({(e.topic, e.partition) for e in events})
+    seqs = conn.cursor()
+    seqs.execute(
+        NEXT_SEQS,
+        (bulk.array_literal(t for t, _ in tps), bulk.plain_array_literal(p for _, p in tps)),
+    )
+    streams = conn.cursor()
+    streams.execute(STORED_STREAMS, (bulk.plain_array_literal({e.stream_id for e in events}),))
+    return seqs, streams
+
+
+def _next_seqs(seqs: psycopg.Cursor[Any]) -> dict[tuple[str, int], int]:
+    return {(str(r[0]), int(r[1])): 0 if r[2] is None else int(r[2]) + 1 for r in seqs.fetchall()}
+
+
+def _stream_states(streams: psycopg.Cursor[Any]) -> dict[str, integrity.ChainState]:
+    return {
+        r[0]: integrity.ChainState(
+            r[1], r[2], r[3], integrity.Break(r[4], r[5], r[6]) if r[4] is not None else None
+        )
+        for r in streams.fetchall()
+    }
 
 
 def _stored_unverified(
