@@ -203,18 +203,32 @@ def insert_plain_or_new(
     plain: Sequence[Statement],
     writes: Sequence[tuple[Table, Rows, Sequence[str]]],
 ) -> bool:
-    """Try ``plain`` (statements that fail on a stored key) under a savepoint, in one pipeline;
-    if a key is taken, roll them back and send ``writes`` with ``insert_new`` instead. True
-    when the plain statements went through."""
+    """Try ``plain`` (statements that fail on a stored key) as ONE statement under a savepoint;
+    if a key is taken, roll it back and send ``writes`` with ``insert_new`` instead. True when
+    the plain statements went through.
+
+    One statement (each write a data-modifying ``WITH`` part) instead of one per table: every
+    statement of a pipeline is a wait for the socket, and each wait hands the GIL to the
+    polling thread, which may keep it for a whole switch interval."""
+    if not plain:
+        return True
     conn = cur.connection
     try:
-        with conn.pipeline(), conn.transaction():
-            for sql, params in plain:
-                cur.execute(sql, params)
+        with conn.transaction():
+            cur.execute(*combined(plain))
     except psycopg.errors.UniqueViolation:
         insert_new(cur, writes)
         return False
     return True
+
+
+def combined(statements: Sequence[Statement]) -> Statement:
+    """Statements without results as one: ``WITH w0 AS (…), w1 AS (…) SELECT``. They run on
+    one snapshot, so none may touch a row another one writes."""
+    if len(statements) == 1:
+        return statements[0]
+    parts = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(statements))
+    return f"WITH {parts} SELECT", [p for _, params in statements for p in params]
 
 
 def send(cur: psycopg.Cursor[Any], statements: Sequence[Statement]) -> None:
