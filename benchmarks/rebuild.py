@@ -3,8 +3,9 @@ topics in the same run.
 
 The events are generated once, produced straight to a benchmark topic prefix, then each
 projection (plan read model, audit, reporting) replays them from offset 0 through the
-transactional consumer into an empty scratch schema; the time to the last offset stored is the
-rebuild time. The reporting figure is also the reporting consumer's replay rate.
+transactional consumer's production loop (``run``, with the worker's collector settings) into an
+empty scratch schema; the time to the last offset stored is the rebuild time. The reporting
+figure is also the reporting consumer's replay rate.
 
 Generating a million sealed events through the pydantic contract models takes ~2 ms each on the
 project machine, so the builder seals ONE plan (`benchmarks.audit_projection.plan`, the same
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -33,6 +35,7 @@ from services.audit_service.projection import AuditProjection
 from services.audit_service.settings import AuditServiceSettings
 from services.common.consumer import TransactionalConsumer
 from services.common.db import open_pool
+from services.common.gc_tuning import tune_for_streaming
 from services.common.kafka_client import make_producer
 from services.common.settings import CommonSettings
 from services.plan_service.read_model import PlanProjection
@@ -109,17 +112,22 @@ def raw_consume(settings: CommonSettings, count: int) -> float:
 
 
 def _replay(consumer: TransactionalConsumer, count: int, timeout_s: float) -> float:
-    """Seconds until ``count`` offsets are stored (the last batch committed)."""
+    """Seconds until ``count`` offsets are stored (the last batch committed), with the
+    consumer in its production loop (``run``, on a thread), as a worker process runs it."""
     consumer.setup()
     started = time.perf_counter()
+    thread = threading.Thread(target=consumer.run, name="rebuild", daemon=True)
+    thread.start()
     deadline = time.monotonic() + timeout_s
-    while sum(consumer.stored_offsets().values()) < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the rebuild did not finish in time")
-        consumer.poll_once(200)
-    elapsed = time.perf_counter() - started
-    consumer.close()
-    return elapsed
+    try:
+        while sum(consumer.stored_offsets().values()) < count:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the rebuild did not finish")
+            time.sleep(0.05)
+        return time.perf_counter() - started
+    finally:
+        consumer.stop()
+        thread.join(timeout=60)
 
 
 def _consumers(base: CommonSettings) -> Iterator[tuple[str, Callable[[], Any]]]:
@@ -153,6 +161,7 @@ def run(events: int = 1_000_000) -> list[Figure]:
         count = produce(settings, events)
         generated = time.perf_counter() - started
         raw = raw_consume(settings, count)
+        tune_for_streaming()  # as each projection's worker process does
         figures = []
         for name, factory in _consumers(settings):
             consumer, pool = factory()

@@ -12,15 +12,21 @@ This module must never put a value into an exception or a log line.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from enum import Enum
 from typing import Any
 
-UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
-UTC_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z").fullmatch
-DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fullmatch
-HASH_TEXT = re.compile(r"sha256:[0-9a-f]{64}").fullmatch
-CODE_TEXT = re.compile(r"[a-z][a-z0-9_]{0,63}").fullmatch
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+DAY = r"(?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+"""A date with its fields in range; whether the 29th-31st exist in its month is ``real_day``'s."""
+UTC = DAY + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z"
+HASH = r"sha256:[0-9a-f]{64}"
+CODE = r"[a-z][a-z0-9_]{0,63}"
+UUID_TEXT = re.compile(UUID).fullmatch
+UTC_TEXT = re.compile(UTC).fullmatch
+DATE_TEXT = re.compile(DAY).fullmatch
+HASH_TEXT = re.compile(HASH).fullmatch
+CODE_TEXT = re.compile(CODE).fullmatch
 ODS_CODE = re.compile(r"[A-Z0-9]{3,9}").fullmatch
 
 
@@ -43,24 +49,28 @@ def optional_uuid(value: Any, field: str) -> str | None:
     return None if value is None else uuid(value, field)
 
 
+def real_day(value: str) -> bool:
+    """Whether a text that matched ``DAY`` (at its start) names a day of the calendar: only
+    the 29th to the 31st need the calendar (the pattern has checked every other range)."""
+    if value[8:10] <= "28":
+        return True
+    try:
+        date.fromisoformat(value[:10])
+    except ValueError:
+        return False
+    return True
+
+
 def utc_datetime(value: Any, field: str) -> str:
     """`YYYY-MM-DDTHH:MM:SS.ffffffZ` naming a real instant (PostgreSQL reads the same text)."""
-    if type(value) is str and UTC_TEXT(value):
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
-            raise Unsure(field) from None
+    if type(value) is str and UTC_TEXT(value) and real_day(value):
         return value
     raise Unsure(field)
 
 
 def day(value: Any, field: str) -> str:
     """`YYYY-MM-DD` naming a real date."""
-    if type(value) is str and DATE_TEXT(value):
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise Unsure(field) from None
+    if type(value) is str and DATE_TEXT(value) and real_day(value):
         return value
     raise Unsure(field)
 

@@ -17,13 +17,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from operator import attrgetter
+from typing import NamedTuple, Protocol
 
 from contracts import merkle
 
 
+class Link(Protocol):
+    """What the chain walk reads of an event (``ChainEvent``, or the projection's own event
+    tuple, so nothing is built per event on replay)."""
+
+    @property
+    def stream_version(self) -> int: ...
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def event_hash(self) -> str: ...
+    @property
+    def previous_hash(self) -> str | None: ...
+    @property
+    def hash_ok(self) -> bool: ...
+
+
 class ChainEvent(NamedTuple):
-    """One event as the chain walk sees it (a tuple: one is made per event on replay)."""
+    """One stored event as the chain walk sees it."""
 
     stream_version: int
     event_id: str
@@ -47,9 +64,12 @@ class ChainState:
     broken: Break | None = None
 
 
-def advance(state: ChainState, events: Iterable[ChainEvent]) -> ChainState:
+_BY_VERSION = attrgetter("stream_version")
+
+
+def advance(state: ChainState, events: Iterable[Link]) -> ChainState:
     """Verify as far as the events allow; stops at a gap (may fill later) or the first break."""
-    ordered = sorted(events, key=lambda e: e.stream_version)
+    ordered = sorted(events, key=_BY_VERSION)
     if not ordered:
         return state
     version, verified_hash = state.verified_version, state.verified_hash

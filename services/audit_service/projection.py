@@ -39,7 +39,7 @@ from contracts.errors import ContractError
 from services.audit_service import bulk, integrity
 from services.audit_service.facts import TABLES, Row
 from services.audit_service.reader import AuditEvent, ProjectionError, read_event
-from services.common.consumer import Record, Rejection
+from services.common.consumer import ReadRecord, Record, Rejection
 from services.common.settings import CommonSettings
 
 NAME = "audit_service-projection"
@@ -126,7 +126,9 @@ DDL: list[str] = [
         UNIQUE (topic, partition, leaf_seq)
     )
     """,
-    'CREATE INDEX IF NOT EXISTS au_leaves_position ON au_leaves (topic, partition, "offset")',
+    # the Merkle log is read in (topic, partition, leaf_seq) order, the UNIQUE index above; an
+    # index on the offsets cost every replayed event a third index entry and served no query
+    "DROP INDEX IF EXISTS au_leaves_position",
     """
     CREATE TABLE IF NOT EXISTS au_rejected (
         topic text NOT NULL, partition int NOT NULL, "offset" bigint NOT NULL,
@@ -150,9 +152,13 @@ PROJECTION_TABLES: tuple[str, ...] = (
 """Every table this projection writes (consumer_offsets aside), e.g. for full dumps."""
 
 
+def _table_ddl(table: str) -> str:
+    return next(d for d in DDL if re.search(rf"\b{table} \(", d))
+
+
 def _column_types(table: str, columns: Sequence[str]) -> tuple[str, ...]:
     """Each column's SQL type, read from this module's DDL (one source of truth)."""
-    ddl = next(d for d in DDL if re.search(rf"\b{table} \(", d))
+    ddl = _table_ddl(table)
     found = []
     for column in columns:
         match = re.search(rf'(?:^|[(,]\s*)"?{column}"? (\w+)', ddl)
@@ -162,13 +168,32 @@ def _column_types(table: str, columns: Sequence[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _key_width(table: str, columns: Sequence[str]) -> int:
+    """How many leading ``columns`` are the table's primary key, read from the DDL."""
+    ddl = _table_ddl(table)
+    clause = re.search(r"PRIMARY KEY \(([^)]*)\)", ddl)
+    if clause is not None:
+        key = [c.strip().strip('"') for c in clause.group(1).split(",")]
+    else:
+        inline = re.search(r'(?:^|[(,]\s*)"?(\w+)"? \w+ PRIMARY KEY', ddl)
+        if inline is None:
+            raise LookupError(f"{table} has no primary key in the DDL")
+        key = [inline.group(1)]
+    if list(columns[: len(key)]) != key:
+        raise LookupError(f"{table}: the primary key is not the leading columns")
+    return len(key)
+
+
 EVENT_COLUMNS = (
-    "stream_id",
-    "stream_version",
+    "topic",
+    "partition",
+    "offset",
     "event_id",
-    "stream_type",
     "event_type",
     "schema_version",
+    "stream_type",
+    "stream_id",
+    "stream_version",
     "occurred_at",
     "recorded_at",
     "actor_role",
@@ -176,10 +201,13 @@ EVENT_COLUMNS = (
     "event_hash",
     "previous_hash",
     "hash_ok",
-    "topic",
-    "partition",
-    "offset",
 )
+"""au_events' columns in ``AuditEvent``'s order, so a row is a slice of the event."""
+if (
+    tuple("event_hash" if f == "hash" else f for f in AuditEvent._fields[: len(EVENT_COLUMNS)])
+    != EVENT_COLUMNS
+):
+    raise LookupError("EVENT_COLUMNS must follow AuditEvent's fields")
 LEAF_COLUMNS = ("event_id", "topic", "partition", "offset", "leaf_seq", "event_hash")
 CONFLICT_COLUMNS = (
     "stream_id",
@@ -202,16 +230,23 @@ STREAM_COLUMNS = (
 )
 _STREAM_UPDATE = tuple(c for c in STREAM_COLUMNS if c not in ("stream_id", "stream_type"))
 WRITES: dict[str, bulk.Table] = {
-    table: bulk.Table(table, columns, _column_types(table, columns))
+    table: bulk.Table(table, columns, _column_types(table, columns), _key_width(table, columns))
     for table, columns in (
         *TABLES.items(),
         ("au_conflicts", CONFLICT_COLUMNS),
         ("au_streams", STREAM_COLUMNS),
     )
 }
-"""Tables written with ``bulk.insert_new`` (one statement each, all in one pipeline)."""
+"""Tables written with ``INSERT … SELECT FROM unnest`` (one statement each, one pipeline)."""
+COPY_LEAVES = bulk.copy_statement("au_leaves", LEAF_COLUMNS)
+COPY_EVENTS = bulk.copy_statement("au_events", EVENT_COLUMNS)
+PLAIN_INSERT = {table: bulk.plain_insert_statement(t) for table, t in WRITES.items()}
+UPDATE_STREAMS = bulk.update_statement(WRITES["au_streams"], _STREAM_UPDATE)
 
 __all__ = ["DDL", "NAME", "PROJECTION_TABLES", "AuditProjection", "ProjectionError"]
+
+Read = AuditEvent | ContractError | ProjectionError
+"""What ``AuditProjection.read`` makes of one record: the event, or why it is refused."""
 
 
 class AuditProjection:
@@ -241,82 +276,135 @@ class AuditProjection:
     def _stream_type(self, topic: str) -> str:
         return "safety_plan" if topic == self.plan_topic else "use_of_force_incident"
 
+    def read(self, record: Record) -> Read:
+        """The audit's view of one record, or why it is refused. Needs no database, so the
+        consumer runs it on its polling thread while the previous batch is being written."""
+        try:
+            return read_event(record, self._stream_type(record.topic))
+        except (ContractError, ProjectionError) as exc:
+            return exc
+
     def apply_batch(
         self, cur: psycopg.Cursor[Any], records: Sequence[Record]
     ) -> list[tuple[Record, Exception]]:
         """Apply the records it can read; return the refused ones (field and rule) for the
         consumer to dead-letter and pass to ``on_rejected``, without replaying the batch.
 
-        Round trips per batch: one pipeline of reads, a COPY each for leaves and events, and
-        one pipeline of every other write (plus one read for a stream with a gap to fill).
+        Round trips per batch: one pipeline of reads (streams, leaf numbers), a COPY each for
+        leaves and events under a savepoint, and one pipeline of every other write. The COPYs
+        first assume that no event of the batch is stored yet (a replay, the live tail): a
+        stored one fails them on a key, and only then are they rolled back and sent again after
+        looking up every event's id and place. Plus one read for a stream with a gap to fill,
+        and the other writes again if a stored row already holds one of their keys.
         """
         events: list[AuditEvent] = []
         refused: list[tuple[Record, Exception]] = []
         for record in records:
-            try:
-                events.append(read_event(record, self._stream_type(record.topic)))
-            except (ContractError, ProjectionError) as exc:
-                refused.append((record, exc))
+            got = record.read if type(record) is ReadRecord else self.read(record)
+            if isinstance(got, AuditEvent):
+                events.append(got)
+            else:
+                refused.append((record, got))
         if not events:
             return refused
-        stored = _stored_state(cur, events)
-        # Python work is done inside each COPY, after its rows are written: the server ingests
-        # the rows already sent meanwhile, so the two processes overlap instead of taking turns.
-        with bulk.copy(cur, "au_leaves", LEAF_COLUMNS) as copy:
-            for leaf in _new_leaves(events, stored):
-                copy.write_row(leaf)
-            fresh, conflicts = _new_events(events, stored)
-            event_rows = [_event_row(e) for e in fresh]
-        with bulk.copy(cur, "au_events", EVENT_COLUMNS) as copy:
-            for row in event_rows:
-                copy.write_row(row)
-            rows: dict[str, list[Row]] = defaultdict(list)
-            for event in fresh:
-                for table, fact in event.facts:  # none for a tampered event: evidence, not facts
-                    rows[table].append(fact)
+        stored = _stored_chains(cur, events)
+        try:
+            with cur.connection.transaction():
+                written = _write_events(cur, events, stored)
+        except psycopg.errors.UniqueViolation:  # an event of the batch is stored already
+            stored = _stored_state(cur, events)
+            written = _write_events(cur, events, stored)
+        conflicts, rows, chains = written
+        streams = chains.rows(_stored_unverified(cur, chains.gaps))
         writes: list[tuple[bulk.Table, bulk.Rows, Sequence[str]]] = [
             (WRITES[table], table_rows, ()) for table, table_rows in rows.items()
         ]
         writes.append((WRITES["au_conflicts"], [_conflict_row(e) for e in conflicts], ()))
-        writes.append(
-            (WRITES["au_streams"], self._chains(cur, fresh, conflicts, stored), _STREAM_UPDATE)
-        )
-        bulk.insert_new(cur, writes)
+        writes.append((WRITES["au_streams"], streams, _STREAM_UPDATE))
+        bulk.insert_plain_or_new(cur, _plain_writes(rows, conflicts, streams, stored), writes)
         return refused
 
-    # --- hash chains -------------------------------------------------------------------------
-    def _chains(
-        self,
-        cur: psycopg.Cursor[Any],
-        fresh: list[AuditEvent],
-        conflicts: list[AuditEvent],
-        stored: Stored,
-    ) -> list[Row]:
-        """The new au_streams row of every stream the batch touched."""
-        by_stream: dict[str, list[AuditEvent]] = defaultdict(list)
+
+class _Written(NamedTuple):
+    conflicts: list[AuditEvent]
+    rows: dict[str, list[Row]]
+    """The fresh events' fact rows by table."""
+    chains: _Chains
+
+
+def _write_events(cur: psycopg.Cursor[Any], events: list[AuditEvent], stored: Stored) -> _Written:
+    """COPY the batch's new leaves and new events, given what is stored of them."""
+    # Python work is done inside each COPY, after its rows are sent: the server ingests
+    # them meanwhile, so the two processes overlap instead of taking turns.
+    with cur.copy(COPY_LEAVES) as copy:
+        copy.write(bulk.copy_text(_new_leaves(events, stored), _leaf_line, _leaf_row))
+        fresh, conflicts = _new_events(events, stored)
+        nulls = sum(e.previous_hash is None for e in fresh)
+        event_text = bulk.copy_text(fresh, _event_line, _event_row, nulls)
+    with cur.copy(COPY_EVENTS) as copy:
+        copy.write(event_text)
+        rows: dict[str, list[Row]] = defaultdict(list)
+        for event in fresh:
+            for table, fact in event.facts:  # none for a tampered event: evidence, not facts
+                rows[table].append(fact)
+        chains = _Chains(fresh, conflicts, stored)
+    return _Written(conflicts, rows, chains)
+
+
+def _plain_writes(
+    rows: dict[str, list[Row]], conflicts: list[AuditEvent], streams: list[Row], stored: Stored
+) -> list[bulk.Statement]:
+    """The batch's writes as statements that fail on a stored key, instead of checking each
+    row for one: fact rows (first of each key), new streams inserted, stored ones updated."""
+    statements: list[bulk.Statement] = []
+    for table, table_rows in rows.items():
+        t = WRITES[table]
+        statements.append(
+            (PLAIN_INSERT[table], bulk.columns_of(t, bulk.first_of_each_key(t, table_rows)))
+        )
+    if conflicts:  # rare: a second event claiming a stored place; kept once per event id
+        t = WRITES["au_conflicts"]
+        statements.append(
+            (bulk.insert_statement(t), bulk.columns_of(t, [_conflict_row(e) for e in conflicts]))
+        )
+    new = [s for s in streams if s[0] not in stored.streams]
+    known = [s for s in streams if s[0] in stored.streams]
+    if new:
+        statements.append((PLAIN_INSERT["au_streams"], bulk.columns_of(WRITES["au_streams"], new)))
+    if known:
+        statements.append((UPDATE_STREAMS, bulk.columns_of(WRITES["au_streams"], known)))
+    return statements
+
+
+class _Chains:
+    """The hash-chain walk of every stream a batch touched, from its stored state on."""
+
+    def __init__(self, fresh: list[AuditEvent], conflicts: list[AuditEvent], stored: Stored):
+        self.by_stream: dict[str, list[AuditEvent]] = defaultdict(list)
         for e in fresh:
-            by_stream[e.stream_id].append(e)
-        conflicts_by_stream: dict[str, list[AuditEvent]] = defaultdict(list)
+            self.by_stream[e.stream_id].append(e)
+        self.conflicts: dict[str, list[AuditEvent]] = defaultdict(list)
         for e in conflicts:
-            conflicts_by_stream[e.stream_id].append(e)
-        stream_types = {e.stream_id: e.stream_type for e in fresh + conflicts}
-        states = {sid: stored.streams.get(sid, integrity.ChainState()) for sid in stream_types}
-        gaps = [
+            self.conflicts[e.stream_id].append(e)
+        self.stream_types = {e.stream_id: e.stream_type for e in fresh + conflicts}
+        self.states = {
+            sid: stored.streams.get(sid, integrity.ChainState()) for sid in self.stream_types
+        }
+        self.gaps = [
             (sid, state.verified_version)
-            for sid, state in states.items()
+            for sid, state in self.states.items()
             if state.max_version > state.verified_version and state.broken is None
         ]
-        unverified = _stored_unverified(cur, gaps)
+        """Streams with stored events above their verified version: a gap may be filled now."""
+
+    def rows(self, unverified: dict[str, list[integrity.ChainEvent]]) -> list[Row]:
+        """The new au_streams row of every stream the batch touched."""
         out: list[Row] = []
-        for stream_id, stream_type in stream_types.items():
-            chain = [
-                integrity.ChainEvent(
-                    e.stream_version, e.event_id, e.hash, e.previous_hash, e.hash_ok
-                )
-                for e in by_stream.get(stream_id, ())
-            ]
-            state = integrity.advance(states[stream_id], chain + unverified.get(stream_id, []))
-            for e in conflicts_by_stream.get(stream_id, ()):
+        for stream_id, stream_type in self.stream_types.items():
+            chain: list[integrity.Link] = [*self.by_stream.get(stream_id, ())]
+            chain += unverified.get(stream_id, ())
+            state = integrity.advance(self.states[stream_id], chain)
+            for e in self.conflicts.get(stream_id, ()):
                 state = integrity.conflict(state, e.stream_version, e.event_id)
             b = state.broken
             out.append(
@@ -346,59 +434,95 @@ class Stored(NamedTuple):
     streams: dict[str, integrity.ChainState]
 
 
-def _stored_state(cur: psycopg.Cursor[Any], events: list[AuditEvent]) -> Stored:
+# Each key is looked up with its own index scan: the LATERAL subquery (kept apart by OFFSET 0)
+# cannot become a hash join over the whole table, which the planner picks for a young table
+# and which costs a scan of every stored row per batch.
+STORED_LEAVES = (
+    "SELECT k.id::text FROM unnest(%s::uuid[]) AS k(id) CROSS JOIN LATERAL"
+    " (SELECT 1 FROM au_leaves l WHERE l.event_id = k.id OFFSET 0) AS l"
+)
+NEXT_SEQS = (
+    "SELECT k.t, k.p, (SELECT max(leaf_seq) FROM au_leaves"
+    " WHERE topic = k.t AND partition = k.p)"
+    " FROM unnest(%s::text[], %s::int[]) AS k(t, p)"
+)
+STORED_PLACES = (
+    "SELECT k.s::text, k.v, e.event_id::text FROM unnest(%s::uuid[], %s::int[]) AS k(s, v)"
+    " CROSS JOIN LATERAL (SELECT event_id FROM au_events e"
+    " WHERE e.stream_id = k.s AND e.stream_version = k.v OFFSET 0) AS e"
+)
+STORED_STREAMS = (
+    "SELECT s.stream_id::text, s.verified_version, s.verified_hash, s.max_version,"
+    " s.break_version, s.break_event_id::text, s.break_rule"
+    " FROM unnest(%s::uuid[]) AS k(id) CROSS JOIN LATERAL"
+    " (SELECT * FROM au_streams WHERE stream_id = k.id OFFSET 0) AS s"
+)
+STORED_UNVERIFIED = (
+    "SELECT g.s::text, e.stream_version, e.event_id::text, e.event_hash, e.previous_hash,"
+    " e.hash_ok FROM unnest(%s::uuid[], %s::int[]) AS g(s, v) CROSS JOIN LATERAL"
+    " (SELECT * FROM au_events WHERE stream_id = g.s AND stream_version > g.v OFFSET 0) AS e"
+    " ORDER BY 1, 2"
+)
+
+
+def _stored_chains(cur: psycopg.Cursor[Any], events: list[AuditEvent]) -> Stored:
+    """The stored chain state of the batch's streams and the next leaf numbers, assuming no
+    event of the batch is stored yet (``_write_events`` fails on a key if one is)."""
     conn = cur.connection
-    tps = sorted({(e.topic, e.partition) for e in events})
-    keys = list({(e.stream_id, e.stream_version) for e in events})
+    with conn.pipeline():
+        seqs, streams = _send_chain_reads(conn, events)
+    return Stored(set(), _next_seqs(seqs), {}, _stream_states(streams))
+
+
+def _stored_state(cur: psycopg.Cursor[Any], events: list[AuditEvent]) -> Stored:
+    """Everything stored about the batch's events: ids with a leaf, events at their places,
+    the chain state of their streams and the next leaf numbers."""
+    conn = cur.connection
     with conn.pipeline():
         leaves = conn.cursor()
-        leaves.execute(
-            "SELECT event_id FROM au_leaves WHERE event_id = ANY(%s::uuid[])",
-            (bulk.plain_array_literal({e.event_id for e in events}),),
-        )
-        seqs = conn.cursor()
-        seqs.execute(
-            "SELECT k.t, k.p, (SELECT max(leaf_seq) FROM au_leaves"
-            " WHERE topic = k.t AND partition = k.p)"
-            " FROM unnest(%s::text[], %s::int[]) AS k(t, p)",
-            (
-                bulk.array_literal(t for t, _ in tps),
-                bulk.plain_array_literal(p for _, p in tps),
-            ),
-        )
+        leaves.execute(STORED_LEAVES, (bulk.plain_array_literal({e.event_id for e in events}),))
         placed = conn.cursor()
         placed.execute(
-            "SELECT e.stream_id, e.stream_version, e.event_id FROM au_events e"
-            " JOIN unnest(%s::uuid[], %s::int[]) AS k(s, v)"
-            " ON e.stream_id = k.s AND e.stream_version = k.v",
+            STORED_PLACES,
             (
-                bulk.plain_array_literal(k[0] for k in keys),
-                bulk.plain_array_literal(k[1] for k in keys),
+                bulk.plain_array_literal(e.stream_id for e in events),
+                bulk.plain_array_literal(e.stream_version for e in events),
             ),
         )
-        streams = conn.cursor()
-        streams.execute(
-            "SELECT stream_id, verified_version, verified_hash, max_version,"
-            " break_version, break_event_id, break_rule FROM au_streams"
-            " WHERE stream_id = ANY(%s::uuid[])",
-            (bulk.plain_array_literal({e.stream_id for e in events}),),
-        )
+        seqs, streams = _send_chain_reads(conn, events)
     return Stored(
-        leaves={str(r[0]) for r in leaves.fetchall()},
-        next_seq={
-            (str(r[0]), int(r[1])): 0 if r[2] is None else int(r[2]) + 1 for r in seqs.fetchall()
-        },
-        events={(str(r[0]), int(r[1])): str(r[2]) for r in placed.fetchall()},
-        streams={
-            str(r[0]): integrity.ChainState(
-                r[1],
-                r[2],
-                r[3],
-                integrity.Break(r[4], str(r[5]), r[6]) if r[4] is not None else None,
-            )
-            for r in streams.fetchall()
-        },
+        leaves={r[0] for r in leaves.fetchall()},
+        next_seq=_next_seqs(seqs),
+        events={(r[0], r[1]): r[2] for r in placed.fetchall()},
+        streams=_stream_states(streams),
     )
+
+
+def _send_chain_reads(
+    conn: psycopg.Connection[Any], events: list[AuditEvent]
+) -> tuple[psycopg.Cursor[Any], psycopg.Cursor[Any]]:
+    tps = sorted({(e.topic, e.partition) for e in events})
+    seqs = conn.cursor()
+    seqs.execute(
+        NEXT_SEQS,
+        (bulk.array_literal(t for t, _ in tps), bulk.plain_array_literal(p for _, p in tps)),
+    )
+    streams = conn.cursor()
+    streams.execute(STORED_STREAMS, (bulk.plain_array_literal({e.stream_id for e in events}),))
+    return seqs, streams
+
+
+def _next_seqs(seqs: psycopg.Cursor[Any]) -> dict[tuple[str, int], int]:
+    return {(str(r[0]), int(r[1])): 0 if r[2] is None else int(r[2]) + 1 for r in seqs.fetchall()}
+
+
+def _stream_states(streams: psycopg.Cursor[Any]) -> dict[str, integrity.ChainState]:
+    return {
+        r[0]: integrity.ChainState(
+            r[1], r[2], r[3], integrity.Break(r[4], r[5], r[6]) if r[4] is not None else None
+        )
+        for r in streams.fetchall()
+    }
 
 
 def _stored_unverified(
@@ -409,19 +533,17 @@ def _stored_unverified(
         return {}
     out: dict[str, list[integrity.ChainEvent]] = defaultdict(list)
     for r in cur.execute(
-        "SELECT e.stream_id, e.stream_version, e.event_id, e.event_hash, e.previous_hash,"
-        " e.hash_ok FROM au_events e JOIN unnest(%s::uuid[], %s::int[]) AS g(s, v)"
-        " ON e.stream_id = g.s AND e.stream_version > g.v ORDER BY 1, 2",
+        STORED_UNVERIFIED,
         (
             bulk.plain_array_literal(g[0] for g in gaps),
             bulk.plain_array_literal(g[1] for g in gaps),
         ),
     ):
-        out[str(r[0])].append(integrity.ChainEvent(r[1], str(r[2]), r[3], r[4], r[5]))
+        out[r[0]].append(integrity.ChainEvent(r[1], r[2], r[3], r[4], r[5]))
     return out
 
 
-def _new_leaves(events: list[AuditEvent], stored: Stored) -> list[Row]:
+def _new_leaves(events: list[AuditEvent], stored: Stored) -> list[tuple[AuditEvent, int]]:
     """Merkle leaves of the events not yet leaves, numbered on per topic-partition."""
     seen = set(stored.leaves)
     next_seq = dict(stored.next_seq)
@@ -431,9 +553,19 @@ def _new_leaves(events: list[AuditEvent], stored: Stored) -> list[Row]:
             continue
         seen.add(e.event_id)
         tp = (e.topic, e.partition)
-        leaves.append((e.event_id, e.topic, e.partition, e.offset, next_seq[tp], e.hash))
+        leaves.append((e, next_seq[tp]))
         next_seq[tp] += 1
     return leaves
+
+
+def _leaf_row(leaf: tuple[AuditEvent, int]) -> Row:
+    e, seq = leaf
+    return (e.event_id, e.topic, e.partition, e.offset, seq, e.hash)
+
+
+def _leaf_line(leaf: tuple[AuditEvent, int]) -> str:
+    e, seq = leaf
+    return f"{e.event_id}\t{e.topic}\t{e.partition}\t{e.offset}\t{seq}\t{e.hash}\n"
 
 
 def _new_events(
@@ -455,23 +587,20 @@ def _new_events(
 
 
 def _event_row(e: AuditEvent) -> Row:
+    return e[: len(EVENT_COLUMNS)]
+
+
+_BOOL = {True: "t", False: "f"}
+_NULL = "\\N"
+
+
+def _event_line(e: AuditEvent) -> str:
     return (
-        e.stream_id,
-        e.stream_version,
-        e.event_id,
-        e.stream_type,
-        e.event_type,
-        e.schema_version,
-        e.occurred_at,
-        e.recorded_at,
-        e.actor_role,
-        e.actor_on_behalf,
-        e.hash,
-        e.previous_hash,
-        e.hash_ok,
-        e.topic,
-        e.partition,
-        e.offset,
+        f"{e.topic}\t{e.partition}\t{e.offset}\t{e.event_id}\t{e.event_type}\t"
+        f"{e.schema_version}\t{e.stream_type}\t{e.stream_id}\t{e.stream_version}\t"
+        f"{e.occurred_at}\t{e.recorded_at}\t{e.actor_role}\t{_BOOL[e.actor_on_behalf]}\t"
+        f"{e.hash}\t{_NULL if e.previous_hash is None else e.previous_hash}\t"
+        f"{_BOOL[e.hash_ok]}\n"
     )
 
 

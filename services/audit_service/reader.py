@@ -22,6 +22,7 @@ This module must never log, or raise with, an event's content.
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 import orjson
@@ -88,6 +89,11 @@ class AuditEvent(NamedTuple):
     facts: Facts
     """Fact rows (facts.py); empty when the own hash does not match: evidence, not facts."""
 
+    @property
+    def event_hash(self) -> str:
+        """``hash`` under the name the chain walk reads (``integrity.Link``)."""
+        return self.hash
+
 
 def read_event(record: Record, stream_type: str) -> AuditEvent:
     """The audit's view of one record; raises ContractError/ProjectionError to refuse it."""
@@ -116,6 +122,12 @@ def _fast(record: Record, stream_type: str) -> AuditEvent | None:
         return None
 
 
+ENVELOPE_TEXT = re.compile(rf"{c.UUID}\|{c.UUID}\|{c.UTC}\|{c.UTC}\|{c.CODE}").fullmatch
+"""stream_id|event_id|occurred_at|recorded_at|actor.role, checked in one call. No part can hold
+a ``|``, so each part matched its own pattern. The own hash needs no pattern: it must equal the
+SHA-256 hex digest computed over the record (``is_sealed_canonical``)."""
+
+
 def _checked(record: Record, raw: bytes, data: dict[str, Any], stream_type: str) -> AuditEvent:
     event_type, version = data["event_type"], data["schema_version"]
     if type(event_type) is not str or type(version) is not int:
@@ -123,50 +135,60 @@ def _checked(record: Record, raw: bytes, data: dict[str, Any], stream_type: str)
     known = KNOWN.get((event_type, version))
     if known is None or known[0] != stream_type or data["stream_type"] != stream_type:
         raise c.Unsure("event_type")
-    stream_id = c.uuid(data["stream_id"], "stream_id")
+    actor = data["actor"]
+    if type(actor) is not dict or actor.keys() != ACTOR_KEYS:
+        raise c.Unsure("actor")
+    stream_id, event_hash = data["stream_id"], data["hash"]
+    occurred_at, recorded_at = data["occurred_at"], data["recorded_at"]
+    if type(event_hash) is not str:
+        raise c.Unsure("hash")
+    try:
+        text = "|".join((stream_id, data["event_id"], occurred_at, recorded_at, actor["role"]))
+    except TypeError:  # not all texts
+        raise c.Unsure("envelope") from None
+    if not ENVELOPE_TEXT(text) or not c.real_day(occurred_at) or not c.real_day(recorded_at):
+        raise c.Unsure("envelope")
     if record.key is not None and record.key != stream_id.encode():
         raise c.Unsure("stream_id")
-    stream_version = c.integer(data["stream_version"], "stream_version", 1, MAX_STREAM_VERSION)
-    event_hash = data["hash"]
+    stream_version = data["stream_version"]
+    if type(stream_version) is not int or not 1 <= stream_version <= MAX_STREAM_VERSION:
+        raise c.Unsure("stream_version")
     previous = data["previous_hash"]
-    if type(event_hash) is not str or not c.HASH_TEXT(event_hash):
-        raise c.Unsure("hash")
     if (stream_version == 1) != (previous is None) or (
         previous is not None and (type(previous) is not str or not c.HASH_TEXT(previous))
     ):
         raise c.Unsure("previous_hash")
-    actor = data["actor"]
-    if type(actor) is not dict or actor.keys() != ACTOR_KEYS:
-        raise c.Unsure("actor")
     # canonical bytes: the hash input is the record without its top-level hash member, which
     # is the first `"hash":` key (only actor's checked keys come before it)
     if not is_sealed_canonical(raw, event_hash):
         raise c.Unsure("hash")  # the strict path judges a mismatch on the validated event
-    occurred_at = c.utc_datetime(data["occurred_at"], "occurred_at")
     payload = data["payload"]
     if version != known[1]:
         try:
             payload = EVENTS.upcast(event_type, version, payload)
         except (KeyError, TypeError, ValueError, AttributeError):
             raise c.Unsure("payload") from None
-    return AuditEvent(
-        record.topic,
-        record.partition,
-        record.offset,
-        c.uuid(data["event_id"], "event_id"),
-        event_type,
-        known[1],
-        stream_type,
-        stream_id,
-        stream_version,
-        occurred_at,
-        c.utc_datetime(data["recorded_at"], "recorded_at"),
-        c.slug(actor["role"], "actor.role"),
-        actor["on_behalf_of"] is not None,
-        event_hash,
-        previous,
-        True,
-        facts_of(event_type, stream_id, stream_version, occurred_at, payload),
+    return tuple.__new__(  # a NamedTuple without its Python-level __new__: one per event
+        AuditEvent,
+        (
+            record.topic,
+            record.partition,
+            record.offset,
+            data["event_id"],
+            event_type,
+            known[1],
+            stream_type,
+            stream_id,
+            stream_version,
+            occurred_at,
+            recorded_at,
+            actor["role"],
+            actor["on_behalf_of"] is not None,
+            event_hash,
+            previous,
+            True,
+            facts_of(event_type, stream_id, stream_version, occurred_at, payload),
+        ),
     )
 
 

@@ -12,16 +12,21 @@ is isolated by replaying the batch one record at a time under savepoints and sen
 dead-letter topic with the reason and the original bytes; the consumer moves on. It never logs
 message contents or exception messages, which can carry personal data: only classes, fields and
 rules.
+
+A projection with a ``read`` step (pure work per record: decoding, checks) is run overlapped:
+``run`` reads batch N+1 on the polling thread while a ``BatchWriter`` thread applies batch N in
+PostgreSQL, still one transaction per batch, in poll order (``batch_writer.py``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -30,7 +35,9 @@ from prometheus_client import Counter, Histogram
 from psycopg_pool import ConnectionPool
 
 from contracts import topics
+from services.common.batch_writer import BatchWriter
 from services.common.db import apply_schema, open_pool
+from services.common.gc_tuning import tune_for_streaming
 from services.common.kafka_client import dlq_headers, make_producer
 from services.common.settings import CommonSettings
 
@@ -48,6 +55,21 @@ OFFSETS_DDL = [
     )
     """
 ]
+
+LOCK_OFFSETS = [
+    # a partition seen for the first time gets its row; rows are locked in one order everywhere
+    "INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)"
+    " SELECT %s, k.t, k.p, 0 FROM unnest(%s::text[], %s::int[]) AS k(t, p)"
+    " ORDER BY k.t, k.p ON CONFLICT DO NOTHING",
+    "SELECT topic, partition, next_offset FROM consumer_offsets"
+    " WHERE consumer = %s AND (topic, partition) IN"
+    " (SELECT * FROM unnest(%s::text[], %s::int[])) ORDER BY topic, partition FOR UPDATE",
+]
+STORE_OFFSETS = (
+    "UPDATE consumer_offsets o SET next_offset = k.n, updated_at = now()"
+    " FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS k(t, p, n)"
+    " WHERE o.consumer = %s AND o.topic = k.t AND o.partition = k.p"
+)
 
 RECORDS = Counter(
     "consumer_records_total", "Records handled by a projection consumer", ["consumer", "outcome"]
@@ -67,6 +89,22 @@ class Record(Protocol):
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]]
+
+
+class ReadRecord(NamedTuple):
+    """A polled record with what the projection's ``read`` made of it (in ``read``)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    read: Any
+
+
+Batch = dict[TopicPartition, list[Any]]
 
 
 class Projection(Protocol):
@@ -92,6 +130,12 @@ class Projection(Protocol):
         through ``apply_batch([record])``. ``apply_batch`` may also return the records it
         refuses as (record, exception) pairs instead of raising: they are dead-lettered and
         passed to ``on_rejected`` as a raising record would be, and the batch is not replayed.
+
+        A projection may also define ``read(record)``: work on one record that needs no
+        database and no state (decoding, checks). The consumer then calls it for every record
+        on the polling thread, ahead of the database, and hands ``apply_batch`` ``ReadRecord``s
+        whose ``read`` holds the result. ``read`` should return, not raise, for a bad record;
+        a record whose ``read`` raised anyway is handed over as polled.
         """
         ...
 
@@ -200,24 +244,41 @@ class TransactionalConsumer:
             close_projection()
 
     def run(self) -> None:
-        """Poll and apply until stop() is called; transient database errors are retried."""
+        """Poll and apply until stop() is called; transient database errors are retried.
+
+        With a projection that has a ``read`` step, batches are applied on a ``BatchWriter``
+        thread while this thread polls and reads the next one."""
         if self._consumer is None:
             self.setup()
+        writer: BatchWriter[Batch] | None = None
+        if getattr(self.projection, "read", None) is not None:
+            writer = BatchWriter(self._apply, self.projection.name)
         backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-                backoff = 0.5
-            except self.transient as exc:
-                log.warning(
-                    "consumer %s: database unavailable (%s); retrying in %.1fs",
-                    self.projection.name,
-                    type(exc).__name__,
-                    backoff,
-                )
-                self._reseek_all()
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
+        try:
+            while not self._stop.is_set():
+                try:
+                    if writer is None:
+                        self.poll_once()
+                    else:
+                        self._poll_ahead(writer)
+                        if self._stop.is_set():
+                            writer.wait_idle()  # what was polled is applied before stopping
+                    backoff = 0.5
+                except self.transient as exc:
+                    log.warning(
+                        "consumer %s: database unavailable (%s); retrying in %.1fs",
+                        self.projection.name,
+                        type(exc).__name__,
+                        backoff,
+                    )
+                    if writer is not None:
+                        self._settle(writer)
+                    self._reseek_all()
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            if writer is not None:
+                writer.close()
         self.close()
 
     def run_until(self, stop: threading.Event) -> None:
@@ -233,24 +294,94 @@ class TransactionalConsumer:
     # --- one iteration -----------------------------------------------------------------------
     def poll_once(self, timeout_ms: int = 500) -> int:
         """Poll once and apply what came back; returns the number of records applied."""
+        batch = self._poll(timeout_ms)
+        if not batch:
+            return 0
+        applied = self._apply(self._read(batch))
+        self._commit_hint(batch)
+        return applied
+
+    def _poll_ahead(self, writer: BatchWriter[Batch], timeout_ms: int = 500) -> None:
+        """Poll and read one batch and hand it to the writer, which may still be applying the
+        previous one. Before a seek, everything in flight is committed first."""
+        writer.raise_failure()
+        for done in writer.completed():
+            self._commit_hint(done)
+        batch = self._poll(timeout_ms, before_seek=writer.wait_idle)
+        if batch:
+            writer.submit(self._read(batch))
+
+    def _settle(self, writer: BatchWriter[Batch]) -> None:
+        """Wait until nothing is in flight; a second failure meanwhile is dropped, as the
+        partitions are seeked to the stored offsets next anyway."""
+        with contextlib.suppress(*self.transient):
+            writer.wait_idle()
+
+    def _poll(self, timeout_ms: int, before_seek: Callable[[], None] | None = None) -> Batch:
         consumer = self._require_consumer()
-        batch: dict[TopicPartition, list[Any]] = consumer.poll(
-            timeout_ms=timeout_ms, max_records=self.max_poll_records
-        )
+        batch: Batch = consumer.poll(timeout_ms=timeout_ms, max_records=self.max_poll_records)
         with self._lock:
             pending, self._needs_seek = set(self._needs_seek), set()
         if pending:
+            if before_seek is not None:
+                try:
+                    before_seek()
+                except BaseException:
+                    with self._lock:  # seek on the next poll, once the failure is handled
+                        self._needs_seek.update(pending)
+                    raise
             self._seek_to_stored(pending)
             batch = {tp: recs for tp, recs in batch.items() if tp not in pending}
-        batch = {tp: recs for tp, recs in batch.items() if recs}
-        if not batch:
-            return 0
+        return {tp: recs for tp, recs in batch.items() if recs}
+
+    def _read(self, batch: Batch) -> Batch:
+        """Each record with the projection's ``read`` of it, when the projection has one."""
+        read = getattr(self.projection, "read", None)
+        if read is None:
+            return batch
+        out: Batch = {}
+        for tp, records in batch.items():
+            wrapped: list[Any] = []
+            for r in records:
+                try:
+                    result = read(r)
+                except Exception as exc:  # applied (and refused) inside the transaction instead
+                    log.info(
+                        "consumer %s: read of %s:%d@%d failed with %s",
+                        self.projection.name,
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        type(exc).__name__,
+                    )
+                    wrapped.append(r)
+                    continue
+                wrapped.append(  # without ReadRecord's Python-level __new__: one per record
+                    tuple.__new__(
+                        ReadRecord,
+                        (
+                            r.topic,
+                            r.partition,
+                            r.offset,
+                            r.timestamp,
+                            r.key,
+                            r.value,
+                            r.headers,
+                            result,
+                        ),
+                    )
+                )
+            out[tp] = wrapped
+        return out
+
+    def _apply(self, batch: Batch) -> int:
+        """Apply one batch in one transaction; one bad record: replay it record by record."""
         started = time.perf_counter()
         try:
             applied = self._apply_batch(batch, isolate=False)
         except self.transient:
             raise
-        except Exception as exc:  # one bad record: replay the batch record by record
+        except Exception as exc:
             log.info(
                 "consumer %s: batch failed with %s; isolating the record",
                 self.projection.name,
@@ -258,32 +389,31 @@ class TransactionalConsumer:
             )
             applied = self._apply_batch(batch, isolate=True)
         BATCH_SECONDS.labels(self.projection.name).observe(time.perf_counter() - started)
-        self._commit_hint(batch)
         if self._on_batch is not None:
             self._on_batch(applied)
         return applied
 
-    def _apply_batch(self, batch: dict[TopicPartition, list[Any]], *, isolate: bool) -> int:
+    def _lock_offsets(self, cur: psycopg.Cursor[Any], tps: list[TopicPartition]) -> dict[Any, int]:
+        """The stored next offset of each partition, its row locked until the commit."""
+        name = self.projection.name
+        topics_, partitions = [tp.topic for tp in tps], [tp.partition for tp in tps]
+        with cur.connection.pipeline():
+            cur.execute(LOCK_OFFSETS[0], (name, topics_, partitions))
+            cur.execute(LOCK_OFFSETS[1], (name, topics_, partitions))
+        return {(str(t), int(p)): int(o) for t, p, o in cur.fetchall()}
+
+    def _apply_batch(self, batch: Batch, *, isolate: bool) -> int:
         applied = 0
         dead: list[tuple[Any, Rejection]] = []
         name = self.projection.name
         apply_batch = getattr(self.projection, "apply_batch", None)
         with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            tps = sorted(batch, key=lambda tp: (tp.topic, tp.partition))
+            stored = self._lock_offsets(cur, tps)
             fresh_by_tp: dict[TopicPartition, list[Any]] = {}
-            for tp, records in sorted(batch.items(), key=lambda kv: (kv[0].topic, kv[0].partition)):
-                cur.execute(
-                    "INSERT INTO consumer_offsets (consumer, topic, partition, next_offset) "
-                    "VALUES (%s, %s, %s, 0) ON CONFLICT DO NOTHING",
-                    (name, tp.topic, tp.partition),
-                )
-                cur.execute(
-                    "SELECT next_offset FROM consumer_offsets "
-                    "WHERE consumer = %s AND topic = %s AND partition = %s FOR UPDATE",
-                    (name, tp.topic, tp.partition),
-                )
-                row = cur.fetchone()
-                stored = int(row[0]) if row else 0
-                fresh = [r for r in records if r.offset >= stored]
+            for tp in tps:
+                start = stored.get((tp.topic, tp.partition), 0)
+                fresh = [r for r in batch[tp] if r.offset >= start]
                 if fresh:
                     fresh_by_tp[tp] = fresh
             records = [r for fresh in fresh_by_tp.values() for r in fresh]
@@ -318,11 +448,16 @@ class TransactionalConsumer:
                 on_rejected = getattr(self.projection, "on_rejected", None)
                 if on_rejected is not None:
                     on_rejected(cur, record, why)
-            for tp, fresh in fresh_by_tp.items():
+            if fresh_by_tp:
+                moved = list(fresh_by_tp.items())
                 cur.execute(
-                    "UPDATE consumer_offsets SET next_offset = %s, updated_at = now() "
-                    "WHERE consumer = %s AND topic = %s AND partition = %s",
-                    (fresh[-1].offset + 1, name, tp.topic, tp.partition),
+                    STORE_OFFSETS,
+                    (
+                        [tp.topic for tp, _ in moved],
+                        [tp.partition for tp, _ in moved],
+                        [fresh[-1].offset + 1 for _, fresh in moved],
+                        name,
+                    ),
                 )
             if dead:
                 self._dead_letter(dead)  # acknowledged before the offsets commit: nothing lost
@@ -454,6 +589,8 @@ def run_projection(
     """The whole life of a projection worker process: pool, consumer, run until stopped."""
     pool = open_pool(settings)
     try:
-        projection_consumer(settings, make_projection(settings), pool).run_until(stop)
+        consumer = projection_consumer(settings, make_projection(settings), pool)
+        tune_for_streaming()  # this process does nothing else from here on
+        consumer.run_until(stop)
     finally:
         pool.close()

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from services.common.consumer import Record, TransactionalConsumer, run_in_thread
+from services.common.consumer import ReadRecord, Record, TransactionalConsumer, run_in_thread
 from services.common.db import open_pool
 from services.common.kafka_client import make_producer
 from services.common.settings import CommonSettings
@@ -237,4 +237,66 @@ def test_consumer_stops_promptly_when_asked(own: CommonSettings) -> None:
     consumer.stop()
     thread.join(timeout=10)
     assert not thread.is_alive()
+    pool.close()
+
+
+class ReadAheadSumPerKey(SumPerKey):
+    """SumPerKey with a ``read`` step, so ``run`` overlaps reading and applying; its database
+    'goes away' once, in the middle of the run, while later batches are already queued."""
+
+    name = "test-read-ahead-sum"
+
+    def __init__(self, settings: CommonSettings, fail_on_batch: int) -> None:
+        super().__init__(settings)
+        self.batches = 0
+        self.fail_on_batch = fail_on_batch
+
+    def read(self, record: Record) -> int | BadInputError:
+        try:
+            value = json.loads(record.value or b"")["value"]
+        except (ValueError, KeyError):
+            return BadInputError("value", "json_object_with_value")
+        return value if isinstance(value, int) else BadInputError("value", "integer")
+
+    def apply_batch(
+        self, cur: psycopg.Cursor[Any], records: Sequence[Record]
+    ) -> list[tuple[Record, Exception]]:
+        self.batches += 1
+        refused: list[tuple[Record, Exception]] = []
+        for record in records:
+            if self.batches == self.fail_on_batch and record is records[-1]:
+                raise psycopg.OperationalError("the server went away")  # after some writes
+            value = record.read if isinstance(record, ReadRecord) else self.read(record)
+            if isinstance(value, Exception):
+                refused.append((record, value))
+                continue
+            cur.execute(
+                "INSERT INTO sums VALUES (%s, 1, %s) ON CONFLICT (key) DO UPDATE "
+                "SET n = sums.n + 1, total = sums.total + excluded.total",
+                ((record.key or b"").decode(), value),
+            )
+        return refused
+
+
+def test_reading_ahead_of_the_database_keeps_exactly_once_through_a_failed_batch(
+    own: CommonSettings,
+) -> None:
+    messages = numbered(3000, keys=30)
+    messages.insert(1500, (b"k1", b"not json"))
+    produce(own, messages)
+    pool = open_pool(own)
+    projection = ReadAheadSumPerKey(own, fail_on_batch=4)
+    consumer = TransactionalConsumer(own, projection, pool, max_poll_records=100)
+    consumer.setup()
+    thread = run_in_thread(consumer)
+    deadline = time.monotonic() + 60
+    while sum(consumer.stored_offsets().values()) < len(messages):
+        assert time.monotonic() < deadline, "the consumer did not catch up in time"
+        assert thread.is_alive()
+        time.sleep(0.1)
+    consumer.stop()
+    thread.join(timeout=30)
+    assert projection.batches > projection.fail_on_batch  # the failed batch was applied again
+    assert sums(own) == expected(messages)
+    assert consumer.dead_lettered == 1
     pool.close()

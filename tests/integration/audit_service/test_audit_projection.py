@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
+from contracts import plan_events as pe
+from contracts.codes import ContributionMode, ParticipantRole
 from contracts.envelope import EventEnvelope
 from services.audit_service import audit
 from services.audit_service.projection import NAME, PROJECTION_TABLES, AuditProjection
@@ -232,3 +234,35 @@ def test_a_tampered_event_a_missing_version_and_a_conflicting_event_are_named(
     assert summary.streams == 4
     assert summary.streams_with_problems == 3
     assert consent == (2,)  # the tampered join is evidence, not a fact
+
+
+def test_a_fact_whose_key_is_stored_by_an_earlier_batch_keeps_the_first_row(
+    own: AuditServiceSettings, other: AuditServiceSettings
+) -> None:
+    # The same participant invited twice (another role), a contribution id used twice and the
+    # plan started twice: each second fact meets the first one's key, stored by an earlier
+    # batch when applied two records at a time, in the same batch for the reference.
+    b = co_produced("twice")
+    b.add(
+        pe.ParticipantInvitedV1(
+            participant_id=b.pid("carer"), role=ParticipantRole.ADVOCATE, name="Someone"
+        )
+    )
+    first = b.events[7].payload
+    b.add(first.model_copy(update={"mode": ContributionMode.REMOTE}))
+    b.add(b.events[0].payload)
+    produce(own, b.events)
+    small = run_to_end(own, len(b.events), batch=2)
+    whole = run_to_end(other, len(b.events), name=REFERENCE)
+    assert dump(own) == dump(other)
+    with psycopg.connect(own.pg_conninfo()) as conn:
+        role = conn.execute(
+            "SELECT role FROM au_participants WHERE plan_id = %s AND participant_id = %s",
+            (b.plan_id, b.pid("carer")),
+        ).fetchone()
+        versions = conn.execute(
+            "SELECT count(*) FROM au_events WHERE stream_id = %s", (b.plan_id,)
+        ).fetchone()
+    assert role == (ParticipantRole.CARER_OR_FAMILY.value,)
+    assert versions == (len(b.events),)
+    close(small, whole)
