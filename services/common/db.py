@@ -7,7 +7,8 @@ can start at once. Nothing here logs SQL parameters: they can hold personal data
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -31,13 +32,27 @@ def open_pool(
     return pool
 
 
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 def apply_schema(conn: psycopg.Connection, name: str, statements: Iterable[str]) -> None:
     """Run idempotent DDL once at a time across processes (advisory lock keyed by ``name``)."""
-    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(name),))
         for stmt in statements:
             conn.execute(stmt)
+
+
+@contextmanager
+def schema_lock(settings: CommonSettings, name: str) -> Iterator[None]:
+    """Hold the advisory lock ``apply_schema`` takes for ``name`` while a library (the event
+    store) creates its own tables on its own connections: two API processes starting at once
+    otherwise both ran its CREATE TABLE IF NOT EXISTS and one failed with "tuple concurrently
+    updated"."""
+    with psycopg.connect(settings.pg_conninfo()) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(name),))
+        yield
 
 
 def ping(pool: ConnectionPool, timeout_s: float = 2.0) -> None:

@@ -15,6 +15,7 @@ from eventsourcing.application import Application
 
 from contracts.envelope import EventEnvelope
 from contracts.registry import parse_event
+from services.common.db import schema_lock
 from services.common.settings import CommonSettings
 from services.plan_service.domain.incident import UseOfForceIncident
 from services.plan_service.domain.plan import SafetyPlan
@@ -35,7 +36,8 @@ def open_store(settings: CommonSettings) -> PlanStore:
     # stale aggregate and retries on fresh state. Reads that must be fresh use `fresh()`.
     env["AGGREGATE_CACHE_MAXSIZE"] = "5000"
     env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
-    return PlanStore(env=env)
+    with schema_lock(settings, "planstore_events"):  # the library creates its tables here
+        return PlanStore(env=env)
 
 
 def stored_envelopes(
