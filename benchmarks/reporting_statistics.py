@@ -32,6 +32,7 @@ import psycopg
 
 from benchmarks.common import Figure
 from contracts.codes import RestrictiveInterventionType
+from contracts.merkle import leaf_hash
 from services.common.consumer import OFFSETS_DDL
 from services.common.db import open_pool
 from services.reporting_service import provenance, reports
@@ -140,7 +141,8 @@ def fill(conn: psycopg.Connection, incidents: int, rng: random.Random) -> int:
                 event_hash = "sha256:" + hashlib.sha256(iid.bytes).hexdigest()
                 position = (TOPIC, n % PARTITIONS, n // PARTITIONS)
                 recorded = "use_of_force.incident_recorded"
-                copy.write_row((*position, uuid.uuid5(iid, "1"), event_hash, recorded, iid, 1))
+                event = (uuid.uuid5(iid, "1"), event_hash, recorded, iid, 1)
+                copy.write_row((*position, *event, leaf_hash(event_hash), False))
         for partition in range(PARTITIONS):
             cur.execute(
                 "INSERT INTO consumer_offsets (consumer, topic, partition, next_offset) "

@@ -44,16 +44,23 @@ def _root(leaves: Sequence[bytes]) -> bytes:
 
 
 def merkle_root(event_hashes: Sequence[str]) -> str:
-    """Hex root over the event hashes in log order.
+    """Hex root over the event hashes in log order."""
+    sha256 = hashlib.sha256
+    return root_of_leaves([sha256(b"\x00" + h).digest() for h in map(str.encode, event_hashes)])
+
+
+def root_of_leaves(leaves: Sequence[bytes]) -> str:
+    """Hex root over leaf digests (`leaf_hash` of each event hash, in log order), for a reader
+    that stored the leaf digests when it wrote the events.
 
     Computed level by level (pair neighbours, carry an odd last node up unchanged), which gives
     the same root as the split at the largest power of two (`_root`): the left part of every
     split is a perfect subtree, so its nodes pair up exactly as on its own. It saves the
     recursion and the list slices, a third of the time over a report's ~10^5 events."""
-    if not event_hashes:
+    if not leaves:
         return EMPTY_ROOT
     sha256 = hashlib.sha256
-    level = [sha256(b"\x00" + h).digest() for h in map(str.encode, event_hashes)]
+    level = list(leaves)
     while len(level) > 1:
         paired = [
             sha256(b"\x01" + a + b).digest() for a, b in zip(level[::2], level[1::2], strict=False)

@@ -31,6 +31,7 @@ from contracts.codes import PlanSection
 from contracts.envelope import EventEnvelope
 from contracts.erasure import PersonErasedNotice, parse_notice
 from contracts.incident_events import IncidentFields
+from contracts.merkle import leaf_hash
 from contracts.personal_data import SEALED_CONTEXT
 from contracts.registry import parse_event, personal_tree
 from services.common.consumer import Record, Rejection
@@ -48,6 +49,35 @@ DDL = [
         stream_id uuid NOT NULL, stream_version int NOT NULL,
         PRIMARY KEY (topic, partition, "offset")
     )
+    """,
+    # Written with each event so a report's provenance neither rehashes the log nor reads every
+    # event id: `leaf` is the event's Merkle leaf digest (`contracts.merkle.leaf_hash`), `repeat`
+    # marks a copy of an event already stored when it was written (a redelivery). Nullable: rows
+    # from before these columns (or from an older process during a rolling upgrade) count as
+    # unknown, and the provenance falls back to the definition for them.
+    "ALTER TABLE rs_events ADD COLUMN IF NOT EXISTS leaf bytea",
+    "ALTER TABLE rs_events ADD COLUMN IF NOT EXISTS repeat boolean",
+    # a report asks "any redelivery, or a row of unknown kind, in these ranges?": a tiny index
+    """
+    CREATE INDEX IF NOT EXISTS rs_events_repeats ON rs_events (topic, partition, "offset")
+    WHERE repeat IS NOT false
+    """,
+    # rows from before the columns: filled once (later copies of an event in log order marked)
+    r"""
+    DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM rs_events WHERE repeat IS NOT false AND repeat IS NULL) THEN
+        UPDATE rs_events e
+        SET leaf = coalesce(e.leaf, sha256('\x00'::bytea || convert_to(e.event_hash, 'UTF8'))),
+            repeat = d.n > 1
+        FROM (
+            SELECT topic, partition, "offset", row_number() OVER (
+                PARTITION BY event_id ORDER BY topic COLLATE "C", partition, "offset") AS n
+            FROM rs_events
+        ) d
+        WHERE e.repeat IS NULL
+          AND (d.topic, d.partition, d."offset") = (e.topic, e.partition, e."offset");
+    END IF;
+    END $$
     """,
     """
     CREATE TABLE IF NOT EXISTS rs_rejected (
@@ -229,22 +259,6 @@ class ReportingProjection:
     ) -> None:
         if not run:
             return
-        cur.executemany(
-            "INSERT INTO rs_events VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
-            [
-                (
-                    r.topic,
-                    r.partition,
-                    r.offset,
-                    e.event_id,
-                    e.hash,
-                    e.event_type,
-                    e.stream_id,
-                    e.stream_version,
-                )
-                for r, e in run
-            ],
-        )
         ids, versions = [e.stream_id for _, e in run], [e.stream_version for _, e in run]
         fresh = {
             (stream_id, version)
@@ -255,6 +269,21 @@ class ReportingProjection:
                 (ids, versions, [e.event_id for _, e in run], [e.hash for _, e in run]),
             ).fetchall()
         }
+        firsts = set(fresh)  # a place's first copy in this run is new; any other is a repeat
+        rows = []
+        for r, e in run:
+            place = (e.stream_id, e.stream_version)
+            rows.append(
+                (
+                    *(r.topic, r.partition, r.offset, e.event_id, e.hash, e.event_type),
+                    *(e.stream_id, e.stream_version, leaf_hash(e.hash), place not in firsts),
+                )
+            )
+            firsts.discard(place)
+        cur.executemany(
+            "INSERT INTO rs_events VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT DO NOTHING",
+            rows,
+        )
         known = {  # the hash of every place in a stream this run names: stored, or first seen
             (stream_id, version): event_hash
             for stream_id, version, event_hash in cur.execute(

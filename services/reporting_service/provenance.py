@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from pydantic import BaseModel
 
-from contracts.merkle import merkle_root
+from contracts.merkle import merkle_root, root_of_leaves
 from services.reporting_service.projection import NAME
 from services.reporting_service.scope import AsOf, ReportError
 
@@ -99,30 +99,68 @@ def first_copies(event_ids: list[str], event_hashes: list[str]) -> list[str]:
 # same as the database's order for ASCII names under C.UTF-8, and no locale-aware comparisons
 _LOG_ORDER = 'e.topic COLLATE "C", e.partition, e."offset"'
 
-# one partition's events in offset order: a range of the primary key, read in index order, so
-# no sort of the whole log (a sort of ~10^5 rows costs more than the rest of the provenance)
+_IN_RANGES = (
+    "JOIN unnest(%s::text[], %s::int[], %s::bigint[]) AS a(topic, partition, end_offset) "
+    'ON e.topic = a.topic AND e.partition = a.partition AND e."offset" < a.end_offset'
+)
+
+# any redelivered copy (or a row from before `repeat` was kept) in the ranges: the partial index
+_ANY_REPEAT = f"SELECT EXISTS (SELECT 1 FROM rs_events e {_IN_RANGES} WHERE e.repeat IS NOT false)"  # noqa: S608
+
+# one partition's stored leaf digests and event hashes, in offset order, as one value each: a
+# range of the primary key read in index order (the sort the ordered aggregate asks for finds
+# its input sorted), no row per event crossing the wire, no rehashing
+_PARTITION_LEAVES = r"""
+SELECT count(*),
+       coalesce(string_agg(
+           coalesce(leaf, sha256('\x00'::bytea || convert_to(event_hash, 'UTF8'))), ''::bytea
+           ORDER BY "offset"), ''::bytea),
+       coalesce(string_agg(event_hash || E'\n', '' ORDER BY "offset"), '')
+FROM rs_events WHERE topic = %s AND partition = %s AND "offset" < %s
+"""
+
+# one partition's events in offset order, each as a row: the definition, for ranges that hold
+# redelivered copies (each event counts once, at its first copy in log order)
 _PARTITION_EVENTS = """
 SELECT event_id::text, event_hash FROM rs_events
 WHERE topic = %s AND partition = %s AND "offset" < %s ORDER BY topic, partition, "offset"
 """
 
 
-def compute(cur: psycopg.Cursor[Any], as_of: AsOf) -> Provenance:
-    topics = [t for t, _, _ in as_of.ends]
-    parts = [p for _, p, _ in as_of.ends]
-    ends = [o for _, _, o in as_of.ends]
-    join = (
-        "JOIN unnest(%s::text[], %s::int[], %s::bigint[]) AS a(topic, partition, end_offset) "
-        'ON e.topic = a.topic AND e.partition = a.partition AND e."offset" < a.end_offset'
-    )
+def _fingerprints(
+    cur: psycopg.Cursor[Any], as_of: AsOf, ranges: tuple[list[Any], ...]
+) -> tuple[int, int, str, str]:
+    """(events, redeliveries skipped, events digest, Merkle root) over the ranges."""
+    if not cur.execute(_ANY_REPEAT, ranges).fetchone()[0]:  # type: ignore[index]
+        count, leaves, digest = 0, bytearray(), hashlib.sha256()
+        for topic, partition, end in as_of.ends:  # in log order: `AsOf` keeps them sorted
+            n, leaf_bytes, hashes = cur.execute(
+                _PARTITION_LEAVES, (topic, partition, end)
+            ).fetchone()  # type: ignore[misc]
+            count += n
+            leaves += leaf_bytes
+            digest.update(hashes.encode("utf-8"))
+        view = memoryview(leaves)
+        split = [bytes(view[i : i + 32]) for i in range(0, len(view), 32)]
+        return count, 0, "sha256:" + digest.hexdigest(), root_of_leaves(split)
     rows: list[tuple[str, str]] = []
-    for topic, partition, end in as_of.ends:  # in log order: `AsOf` keeps them sorted
+    for topic, partition, end in as_of.ends:
         rows += cur.execute(_PARTITION_EVENTS, (topic, partition, end)).fetchall()
-    leaves = first_copies([r[0] for r in rows], [r[1] for r in rows])
+    firsts = first_copies([r[0] for r in rows], [r[1] for r in rows])
+    return len(firsts), len(rows) - len(firsts), events_digest(firsts), merkle_root(firsts)
+
+
+def compute(cur: psycopg.Cursor[Any], as_of: AsOf) -> Provenance:
+    ranges = (
+        [t for t, _, _ in as_of.ends],
+        [p for _, p, _ in as_of.ends],
+        [o for _, _, o in as_of.ends],
+    )
+    events, skipped, digest, root = _fingerprints(cur, as_of, ranges)
     rejected = cur.execute(
-        f'SELECT e.topic, e.partition, e."offset", e.field, e.rule FROM rs_rejected e {join} '  # noqa: S608
+        f'SELECT e.topic, e.partition, e."offset", e.field, e.rule FROM rs_rejected e {_IN_RANGES} '  # noqa: S608
         f"ORDER BY {_LOG_ORDER}",
-        (topics, parts, ends),
+        ranges,
     ).fetchall()
     return Provenance(
         as_of=as_of.token(),
@@ -130,12 +168,12 @@ def compute(cur: psycopg.Cursor[Any], as_of: AsOf) -> Provenance:
             OffsetRange(topic=t, partition=p, from_offset=0, to_offset_exclusive=o)
             for t, p, o in as_of.ends
         ],
-        events=len(leaves),
-        redeliveries_skipped=len(rows) - len(leaves),
+        events=events,
+        redeliveries_skipped=skipped,
         rejected=[
             RejectedRecord(topic=t, partition=p, offset=o, field=f, rule=r)
             for t, p, o, f, r in rejected
         ],
-        events_digest=events_digest(leaves),
-        merkle_root=merkle_root(leaves),
+        events_digest=digest,
+        merkle_root=root,
     )

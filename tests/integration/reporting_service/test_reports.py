@@ -12,12 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
+from contracts.merkle import leaf_hash, merkle_root
 from services.common.consumer import TransactionalConsumer
-from services.common.db import open_pool
+from services.common.db import apply_schema, open_pool
 from services.common.settings import CommonSettings
-from services.reporting_service import reports
+from services.reporting_service import provenance, reports
 from services.reporting_service.api import create_app
-from services.reporting_service.scope import Period, Scope
+from services.reporting_service.projection import DDL, NAME
+from services.reporting_service.scope import AsOf, Period, Scope
 from services.reporting_service.settings import ReportingServiceSettings
 from services.reporting_service.workers import make_consumer
 from tests import pdf_text
@@ -388,3 +390,69 @@ def test_another_event_at_a_taken_place_in_a_stream_is_refused_and_the_batch_goe
     assert stored == (taken[0].hash,)  # the first event keeps its place
     assert {i for i, _ in people} == {ev.uid("taken"), ev.uid("fresh")}
     assert len(people) == len(taken) + len(fresh)  # nothing applied twice
+
+
+def _provenance_by_definition(pool: ConnectionPool, as_of: AsOf) -> tuple[int, int, str, str]:
+    """Every stored row in log order, each event once at its first copy: what the stored leaf
+    digests and `repeat` marks stand in for."""
+    rows: list[tuple[str, str]] = []
+    with pool.connection() as conn:
+        for topic, partition, end in as_of.ends:
+            rows += conn.execute(
+                "SELECT event_id::text, event_hash FROM rs_events WHERE topic = %s AND "
+                'partition = %s AND "offset" < %s ORDER BY "offset"',
+                (topic, partition, end),
+            ).fetchall()
+    firsts = provenance.first_copies([r[0] for r in rows], [r[1] for r in rows])
+    digest = provenance.events_digest(firsts)
+    return len(firsts), len(rows) - len(firsts), digest, merkle_root(firsts)
+
+
+def _provenance(pool: ConnectionPool, as_of: AsOf) -> tuple[int, int, str, str]:
+    with pool.connection() as conn, conn.cursor() as cur:
+        p = provenance.compute(cur, as_of)
+    return p.events, p.redeliveries_skipped, p.events_digest, p.merkle_root
+
+
+def test_stored_leaves_and_repeat_marks_give_the_provenance_of_the_definition(
+    own: ReportingServiceSettings, pool: ConnectionPool, consumer: TransactionalConsumer
+) -> None:
+    first_batch = scenario()
+    produced = ev.produce(own, first_batch)
+    catch_up(consumer, produced)
+    with pool.connection() as conn:
+        applied = provenance.stored_offsets(conn.cursor())
+        stored = conn.execute("SELECT event_hash, leaf, repeat FROM rs_events").fetchall()
+    assert len(stored) == len(first_batch)
+    assert all(leaf == leaf_hash(h) and repeat is False for h, leaf, repeat in stored)
+    halves = AsOf.of({(t, p): o // 2 for t, p, o in applied.ends})
+    for as_of in (applied, halves):
+        assert _provenance(pool, as_of) == _provenance_by_definition(pool, as_of)
+
+    # a redelivery of the first half of the events: marked as repeats, counted once
+    produced += ev.produce(own, first_batch[: len(first_batch) // 2])
+    catch_up(consumer, produced)
+    with pool.connection() as conn:
+        after = provenance.stored_offsets(conn.cursor())
+        marks = conn.execute(
+            'SELECT topic, partition, "offset", repeat FROM rs_events ORDER BY 1, 2, 3'
+        ).fetchall()
+    assert sum(1 for *_, repeat in marks if repeat) == len(first_batch) // 2
+    expected = _provenance_by_definition(pool, after)
+    assert expected[1] == len(first_batch) // 2
+    assert _provenance(pool, after) == expected
+    assert _provenance(pool, applied) == _provenance_by_definition(pool, applied)
+
+    # rows from before the columns existed: the definition applies, and the schema fills them
+    with pool.connection() as conn:
+        conn.execute("UPDATE rs_events SET leaf = NULL, repeat = NULL")
+    assert _provenance(pool, after) == expected
+    with pool.connection() as conn:
+        apply_schema(conn, f"projection:{NAME}", DDL)
+        filled = conn.execute(
+            'SELECT topic, partition, "offset", repeat FROM rs_events ORDER BY 1, 2, 3'
+        ).fetchall()
+        leaves = conn.execute("SELECT event_hash, leaf FROM rs_events").fetchall()
+    assert filled == marks
+    assert all(leaf == leaf_hash(h) for h, leaf in leaves)
+    assert _provenance(pool, after) == expected
