@@ -62,6 +62,11 @@ DDL = [
     CREATE INDEX IF NOT EXISTS rs_events_repeats ON rs_events (topic, partition, "offset")
     WHERE repeat IS NOT false
     """,
+    # what a report's provenance reads, for index-only scans (`provenance._PARTITION_LEAVES`)
+    """
+    CREATE INDEX IF NOT EXISTS rs_events_log ON rs_events (topic, partition, "offset")
+    INCLUDE (leaf, event_hash)
+    """,
     # rows from before the columns: filled once (later copies of an event in log order marked)
     r"""
     DO $$ BEGIN

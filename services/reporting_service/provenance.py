@@ -107,16 +107,13 @@ _IN_RANGES = (
 # any redelivered copy (or a row from before `repeat` was kept) in the ranges: the partial index
 _ANY_REPEAT = f"SELECT EXISTS (SELECT 1 FROM rs_events e {_IN_RANGES} WHERE e.repeat IS NOT false)"  # noqa: S608
 
-# one partition's stored leaf digests and event hashes, in offset order, as one value each: a
-# range of the primary key read in index order (the sort the ordered aggregate asks for finds
-# its input sorted), no row per event crossing the wire, no rehashing
+# one partition's stored leaf digests and event hashes in offset order: an index-only scan of
+# `rs_events_log`, which holds both beside the key (a partition's rows lie spread over the whole
+# table, so reading them from the table costs a scan of all of it per partition)
 _PARTITION_LEAVES = r"""
-SELECT count(*),
-       coalesce(string_agg(
-           coalesce(leaf, sha256('\x00'::bytea || convert_to(event_hash, 'UTF8'))), ''::bytea
-           ORDER BY "offset"), ''::bytea),
-       coalesce(string_agg(event_hash || E'\n', '' ORDER BY "offset"), '')
+SELECT coalesce(leaf, sha256('\x00'::bytea || convert_to(event_hash, 'UTF8'))), event_hash
 FROM rs_events WHERE topic = %s AND partition = %s AND "offset" < %s
+ORDER BY topic, partition, "offset"
 """
 
 # one partition's events in offset order, each as a row: the definition, for ranges that hold
@@ -132,17 +129,13 @@ def _fingerprints(
 ) -> tuple[int, int, str, str]:
     """(events, redeliveries skipped, events digest, Merkle root) over the ranges."""
     if not cur.execute(_ANY_REPEAT, ranges).fetchone()[0]:  # type: ignore[index]
-        count, leaves, digest = 0, bytearray(), hashlib.sha256()
+        stored: list[tuple[bytes, str]] = []
         for topic, partition, end in as_of.ends:  # in log order: `AsOf` keeps them sorted
-            n, leaf_bytes, hashes = cur.execute(
-                _PARTITION_LEAVES, (topic, partition, end)
-            ).fetchone()  # type: ignore[misc]
-            count += n
-            leaves += leaf_bytes
-            digest.update(hashes.encode("utf-8"))
-        view = memoryview(leaves)
-        split = [bytes(view[i : i + 32]) for i in range(0, len(view), 32)]
-        return count, 0, "sha256:" + digest.hexdigest(), root_of_leaves(split)
+            stored += cur.execute(
+                _PARTITION_LEAVES, (topic, partition, end), binary=True
+            ).fetchall()
+        hashes = [h for _, h in stored]
+        return len(stored), 0, events_digest(hashes), root_of_leaves([leaf for leaf, _ in stored])
     rows: list[tuple[str, str]] = []
     for topic, partition, end in as_of.ends:
         rows += cur.execute(_PARTITION_EVENTS, (topic, partition, end)).fetchall()
