@@ -35,7 +35,7 @@ from contracts.sealed_values import is_token
 from services.reporting_service import statistics_codes as codes
 from services.reporting_service.statistics import age_group, category_label, duration_band
 
-DDL: Final = [
+_TABLES: Final = [
     """
     CREATE TABLE IF NOT EXISTS rs_stat_incident (
         incident_id uuid NOT NULL, stream_version int NOT NULL,
@@ -88,6 +88,74 @@ DDL: Final = [
     """,
     "CREATE INDEX IF NOT EXISTS rs_stat_facts_scope ON rs_stat_facts (provider, unit, started_at)",
 ]
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_AGES_SQL: Final = ", ".join(_text(a) for a in codes.AGES)
+_BANDS_SQL: Final = ", ".join(
+    f"({n}, {_text(c)}, {_text(b)})" for n, (c, b) in enumerate(codes.BANDS)
+)
+
+
+# A schema from before the coded facts holds incident versions only in the plain form: their
+# coded rows are derived from it once, here, so the statistics of an upgraded service count
+# every incident without a replay. The same values `write_version` writes: codes from the
+# national code texts and the positions in `AGES`/`BANDS`; microseconds recovered from the
+# stored minutes (two correctly rounded divisions of an integer: exact after rounding for any
+# duration under ~30 years); `superseded_offset` by its definition, for every version of the
+# incidents concerned. Cheap when there is nothing to do: one anti-join on primary keys.
+BACKFILL: Final = f"""
+DO $$ BEGIN
+IF EXISTS (
+    SELECT 1 FROM rs_stat_incident i WHERE NOT EXISTS (
+        SELECT 1 FROM rs_stat_facts f
+        WHERE f.incident_id = i.incident_id AND f.stream_version = i.stream_version)
+) THEN
+    CREATE TEMP TABLE rs_stat_missing ON COMMIT DROP AS
+    SELECT i.* FROM rs_stat_incident i WHERE NOT EXISTS (
+        SELECT 1 FROM rs_stat_facts f
+        WHERE f.incident_id = i.incident_id AND f.stream_version = i.stream_version);
+    INSERT INTO rs_stat_people (person_id)
+    SELECT DISTINCT person_id FROM rs_stat_missing ON CONFLICT DO NOTHING;
+    INSERT INTO rs_stat_labels (label)
+    SELECT gender FROM rs_stat_missing UNION SELECT ethnicity FROM rs_stat_missing
+    ON CONFLICT DO NOTHING;
+    INSERT INTO rs_stat_facts (
+        partition, written_offset, started_at, interventions, provider, unit, incident_id,
+        stream_version, person_key, gender_key, ethnicity_key, reason_code, age_code,
+        intervention_count)
+    SELECT m.partition, m."offset", m.started_at,
+        coalesce(f.packed, ''::bytea), m.provider, m.unit, m.incident_id, m.stream_version,
+        (SELECT person_key FROM rs_stat_people WHERE person_id = m.person_id),
+        (SELECT label_key FROM rs_stat_labels WHERE label = m.gender),
+        (SELECT label_key FROM rs_stat_labels WHERE label = m.ethnicity),
+        m.reason::smallint,
+        array_position(ARRAY[{_AGES_SQL}]::text[], m.age_group) - 1,
+        coalesce(f.n, 0)
+    FROM rs_stat_missing m
+    LEFT JOIN LATERAL (
+        SELECT count(*) AS n, string_agg(
+            int8send(round(s.minutes * {codes.MICROSECONDS_PER_MINUTE})::bigint)
+            || decode(lpad(to_hex(s.force_type::int), 2, '0')
+                      || CASE WHEN s.injury_patient THEN '01' ELSE '00' END
+                      || lpad(to_hex(b.code), 2, '0') || '00', 'hex'),
+            ''::bytea ORDER BY s.seq) AS packed
+        FROM rs_stat_force s
+        JOIN (VALUES {_BANDS_SQL})
+            AS b(code, category, band) ON b.category = s.category AND b.band = s.band
+        WHERE s.incident_id = m.incident_id AND s.stream_version = m.stream_version
+    ) f ON true;
+    UPDATE rs_stat_facts f SET superseded_offset = (
+        SELECT min(i."offset") FROM rs_stat_incident i
+        WHERE i.incident_id = f.incident_id AND i.stream_version > f.stream_version)
+    WHERE f.incident_id IN (SELECT incident_id FROM rs_stat_missing);
+END IF;
+END $$
+"""  # noqa: S608 - only our own constants are interpolated, quoted
+DDL: Final = [*_TABLES, BACKFILL]
 
 _MICROSECOND: Final = timedelta(microseconds=1)
 
