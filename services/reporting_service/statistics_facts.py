@@ -106,7 +106,9 @@ _BANDS_SQL: Final = ", ".join(
 # national code texts and the positions in `AGES`/`BANDS`; microseconds recovered from the
 # stored minutes (two correctly rounded divisions of an integer: exact after rounding for any
 # duration under ~30 years); `superseded_offset` by its definition, for every version of the
-# incidents concerned. Cheap when there is nothing to do: one anti-join on primary keys.
+# incidents concerned. A stored band the code lists no longer hold stops the start with the
+# remedy (a replay), instead of dropping that force period from the counts. Cheap when there is
+# nothing to do: one anti-join on primary keys.
 BACKFILL: Final = f"""
 DO $$ BEGIN
 IF EXISTS (
@@ -118,6 +120,15 @@ IF EXISTS (
     SELECT i.* FROM rs_stat_incident i WHERE NOT EXISTS (
         SELECT 1 FROM rs_stat_facts f
         WHERE f.incident_id = i.incident_id AND f.stream_version = i.stream_version);
+    IF EXISTS (
+        SELECT 1 FROM rs_stat_force s JOIN rs_stat_missing m USING (incident_id, stream_version)
+        WHERE NOT EXISTS (
+            SELECT 1 FROM (VALUES {_BANDS_SQL}) AS b(code, category, band)
+            WHERE b.category = s.category AND b.band = s.band)
+    ) THEN
+        RAISE EXCEPTION 'rs_stat_force holds a duration band the statistics no longer know: '
+            'replay the reporting projection from offset 0';
+    END IF;
     INSERT INTO rs_stat_people (person_id)
     SELECT DISTINCT person_id FROM rs_stat_missing ON CONFLICT DO NOTHING;
     INSERT INTO rs_stat_labels (label)

@@ -204,3 +204,11 @@ def test_coded_facts_missing_from_a_schema_of_before_them_are_derived_from_the_p
     for ends in (dict.fromkeys(range(3), end), {0: end // 3, 1: end // 2, 2: end}):
         as_of = AsOf.of({(topic, p): o for p, o in ends.items()})
         assert compare(connection, own, Scope(), year, as_of) > 100
+
+    # a band the code lists no longer hold: the start stops and names the remedy, rather than
+    # leave the force period out of the counts
+    connection.execute("DELETE FROM rs_stat_facts")
+    connection.execute("UPDATE rs_stat_force SET band = 'retired band' WHERE seq = 0")
+    connection.commit()
+    with pytest.raises(psycopg.errors.RaiseException, match="replay the reporting projection"):
+        _upgrade(connection)
