@@ -1,4 +1,4 @@
-"""Run a reporting_service process: `python -m services.reporting_service api|consumer`."""
+"""Run a reporting_service process: `python -m services.reporting_service api|consumer|migrate`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> None:
         "python -m services.reporting_service",
         ReportingServiceSettings,
         create_app,
-        {"consumer": workers.run_consumer},
+        {"consumer": workers.run_consumer, "migrate": workers.run_migration},
         argv,
     )
 

@@ -22,13 +22,11 @@ from pydantic import BaseModel, Field, StringConstraints
 from contracts.common import format_utc
 from services.common.app import ServiceState, create_service_app
 from services.common.auth import CurrentPrincipal, Principal, Protected, forbidden
-from services.common.consumer import OFFSETS_DDL
-from services.common.db import apply_schema
 from services.common.http_errors import ERROR_RESPONSES
 from services.common.key_vault import KeyVault, VaultRefusal, open_key_vault
 from services.common.settings import CommonSettings
 from services.reporting_service import regulator_page, reports, retention
-from services.reporting_service.projection import DDL, NAME
+from services.reporting_service.projection import apply_reporting_schema
 from services.reporting_service.provenance import Provenance
 from services.reporting_service.scope import Period, ReportError, Scope
 from services.reporting_service.settings import ReportingServiceSettings
@@ -398,8 +396,7 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
             return
         try:
             with state.pool.connection(timeout=10) as conn:
-                apply_schema(conn, "consumer_offsets", OFFSETS_DDL)
-                apply_schema(conn, f"projection:{NAME}", DDL)
+                apply_reporting_schema(conn)
         except (psycopg.OperationalError, TimeoutError) as exc:
             log.warning("schema not applied at start-up (%s); /readyz will say", type(exc).__name__)
 

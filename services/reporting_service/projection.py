@@ -34,7 +34,8 @@ from contracts.incident_events import IncidentFields
 from contracts.merkle import leaf_hash
 from contracts.personal_data import SEALED_CONTEXT
 from contracts.registry import parse_event, personal_tree
-from services.common.consumer import Record, Rejection
+from services.common.consumer import OFFSETS_DDL, Record, Rejection
+from services.common.db import apply_schema
 from services.common.key_vault import KeyVault, open_key_vault
 from services.common.settings import EntitledSettings
 from services.reporting_service import records, statistics_facts
@@ -62,11 +63,6 @@ DDL = [
     CREATE INDEX IF NOT EXISTS rs_events_repeats ON rs_events (topic, partition, "offset")
     WHERE repeat IS NOT false
     """,
-    # what a report's provenance reads, for index-only scans (`provenance._PARTITION_LEAVES`)
-    """
-    CREATE INDEX IF NOT EXISTS rs_events_log ON rs_events (topic, partition, "offset")
-    INCLUDE (leaf, event_hash)
-    """,
     # rows from before the columns: filled once (later copies of an event in log order marked)
     r"""
     DO $$ BEGIN
@@ -83,6 +79,12 @@ DDL = [
           AND (d.topic, d.partition, d."offset") = (e.topic, e.partition, e."offset");
     END IF;
     END $$
+    """,
+    # what a report's provenance reads, for index-only scans (`provenance._PARTITION_LEAVES`);
+    # after the fill above, which would otherwise update it row by row
+    """
+    CREATE INDEX IF NOT EXISTS rs_events_log ON rs_events (topic, partition, "offset")
+    INCLUDE (leaf, event_hash)
     """,
     """
     CREATE TABLE IF NOT EXISTS rs_rejected (
@@ -192,6 +194,13 @@ def _change_tree() -> records.Tree:
         "changes": {"[]": {"new_value": True, "old_value": True}},
         **personal_tree("use_of_force.post_incident_review_recorded"),
     }
+
+
+def apply_reporting_schema(conn: psycopg.Connection) -> None:
+    """The consumer's offsets table and the projection's tables, brought up to date (what an
+    older schema lacks is derived there: `projection.DDL`, `statistics_facts.BACKFILL`)."""
+    apply_schema(conn, "consumer_offsets", OFFSETS_DDL)
+    apply_schema(conn, f"projection:{NAME}", DDL)
 
 
 class ReportingProjection:

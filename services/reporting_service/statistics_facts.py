@@ -120,6 +120,7 @@ IF EXISTS (
     SELECT i.* FROM rs_stat_incident i WHERE NOT EXISTS (
         SELECT 1 FROM rs_stat_facts f
         WHERE f.incident_id = i.incident_id AND f.stream_version = i.stream_version);
+    ANALYZE rs_stat_missing;
     IF EXISTS (
         SELECT 1 FROM rs_stat_force s JOIN rs_stat_missing m USING (incident_id, stream_version)
         WHERE NOT EXISTS (
@@ -129,40 +130,51 @@ IF EXISTS (
         RAISE EXCEPTION 'rs_stat_force holds a duration band the statistics no longer know: '
             'replay the reporting projection from offset 0';
     END IF;
+    -- every version of the incidents concerned, with the offset of the next later version
+    CREATE TEMP TABLE rs_stat_next ON COMMIT DROP AS
+    SELECT incident_id, stream_version, min("offset") OVER (
+        PARTITION BY incident_id ORDER BY stream_version
+        ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS superseded
+    FROM rs_stat_incident
+    WHERE incident_id IN (SELECT DISTINCT incident_id FROM rs_stat_missing);
+    ANALYZE rs_stat_next;
     INSERT INTO rs_stat_people (person_id)
     SELECT DISTINCT person_id FROM rs_stat_missing ON CONFLICT DO NOTHING;
     INSERT INTO rs_stat_labels (label)
     SELECT gender FROM rs_stat_missing UNION SELECT ethnicity FROM rs_stat_missing
     ON CONFLICT DO NOTHING;
     INSERT INTO rs_stat_facts (
-        partition, written_offset, started_at, interventions, provider, unit, incident_id,
-        stream_version, person_key, gender_key, ethnicity_key, reason_code, age_code,
-        intervention_count)
-    SELECT m.partition, m."offset", m.started_at,
+        partition, written_offset, superseded_offset, started_at, interventions, provider,
+        unit, incident_id, stream_version, person_key, gender_key, ethnicity_key, reason_code,
+        age_code, intervention_count)
+    SELECT m.partition, m."offset", n.superseded, m.started_at,
         coalesce(f.packed, ''::bytea), m.provider, m.unit, m.incident_id, m.stream_version,
-        (SELECT person_key FROM rs_stat_people WHERE person_id = m.person_id),
-        (SELECT label_key FROM rs_stat_labels WHERE label = m.gender),
-        (SELECT label_key FROM rs_stat_labels WHERE label = m.ethnicity),
-        m.reason::smallint,
+        p.person_key, g.label_key, e.label_key, m.reason::smallint,
         array_position(ARRAY[{_AGES_SQL}]::text[], m.age_group) - 1,
         coalesce(f.n, 0)
     FROM rs_stat_missing m
-    LEFT JOIN LATERAL (
-        SELECT count(*) AS n, string_agg(
+    JOIN rs_stat_next n USING (incident_id, stream_version)
+    JOIN rs_stat_people p ON p.person_id = m.person_id
+    JOIN rs_stat_labels g ON g.label = m.gender
+    JOIN rs_stat_labels e ON e.label = m.ethnicity
+    LEFT JOIN (
+        SELECT s.incident_id, s.stream_version, count(*) AS n, string_agg(
             int8send(round(s.minutes * {codes.MICROSECONDS_PER_MINUTE})::bigint)
             || decode(lpad(to_hex(s.force_type::int), 2, '0')
                       || CASE WHEN s.injury_patient THEN '01' ELSE '00' END
                       || lpad(to_hex(b.code), 2, '0') || '00', 'hex'),
             ''::bytea ORDER BY s.seq) AS packed
         FROM rs_stat_force s
+        JOIN rs_stat_missing k USING (incident_id, stream_version)
         JOIN (VALUES {_BANDS_SQL})
             AS b(code, category, band) ON b.category = s.category AND b.band = s.band
-        WHERE s.incident_id = m.incident_id AND s.stream_version = m.stream_version
-    ) f ON true;
-    UPDATE rs_stat_facts f SET superseded_offset = (
-        SELECT min(i."offset") FROM rs_stat_incident i
-        WHERE i.incident_id = f.incident_id AND i.stream_version > f.stream_version)
-    WHERE f.incident_id IN (SELECT incident_id FROM rs_stat_missing);
+        GROUP BY s.incident_id, s.stream_version
+    ) f USING (incident_id, stream_version);
+    -- versions that were coded already: their next later version may be one just derived
+    UPDATE rs_stat_facts f SET superseded_offset = n.superseded
+    FROM rs_stat_next n
+    WHERE f.incident_id = n.incident_id AND f.stream_version = n.stream_version
+      AND f.superseded_offset IS DISTINCT FROM n.superseded;
 END IF;
 END $$
 """  # noqa: S608 - only our own constants are interpolated, quoted
