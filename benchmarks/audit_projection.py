@@ -117,14 +117,33 @@ def backend_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def raw_consume(settings: CommonSettings, count: int) -> float:
-    consumer = KafkaConsumer(**settings.kafka_config(), enable_auto_commit=False)
+def produce(settings: CommonSettings, events: list[EventEnvelope[Any]]) -> None:
+    """The events to their topics under the settings' prefix, as the relay publishes them."""
+    producer = make_producer(settings)
+    for e in events:
+        producer.send(
+            topics.event_topic(e.stream_type, settings.topic_prefix),
+            key=topics.record_key(e.stream_id),
+            value=encode_event(e),
+        )
+    producer.flush()
+    producer.close()
+
+
+def event_partitions(consumer: KafkaConsumer, settings: CommonSettings) -> list[TopicPartition]:
+    """Every partition of the plan and use-of-force event topics, in a fixed order."""
     names = [
         topics.topic(t, settings.topic_prefix)
         for t in (topics.PLAN_EVENTS, topics.USE_OF_FORCE_EVENTS)
     ]
-    parts = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
-    consumer.assign(parts)
+    return [
+        TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())
+    ]
+
+
+def raw_consume(settings: CommonSettings, count: int) -> float:
+    consumer = KafkaConsumer(**settings.kafka_config(), enable_auto_commit=False)
+    consumer.assign(event_partitions(consumer, settings))
     consumer.seek_to_beginning()
     started, seen = time.perf_counter(), 0
     while seen < count:
@@ -137,11 +156,7 @@ def raw_consume(settings: CommonSettings, count: int) -> float:
 def partition_count(settings: CommonSettings) -> int:
     """Partitions of the plan and use-of-force event topics together."""
     consumer = KafkaConsumer(**settings.kafka_config(), enable_auto_commit=False)
-    names = [
-        topics.topic(t, settings.topic_prefix)
-        for t in (topics.PLAN_EVENTS, topics.USE_OF_FORCE_EVENTS)
-    ]
-    count = sum(len(consumer.partitions_for_topic(t) or ()) for t in names)
+    count = len(event_partitions(consumer, settings))
     consumer.close()
     return count
 
@@ -213,14 +228,7 @@ def _raw_member(settings: CommonSettings, part: int, ready: Any, finished: Any) 
     """Half of a two-process raw baseline (spawned): every ``part``-th of the event topics'
     partitions assigned, read from the beginning to their end offsets; when it got there."""
     consumer = KafkaConsumer(**settings.kafka_config(), enable_auto_commit=False)
-    names = [
-        topics.topic(t, settings.topic_prefix)
-        for t in (topics.PLAN_EVENTS, topics.USE_OF_FORCE_EVENTS)
-    ]
-    every = [
-        TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())
-    ]
-    mine = every[part::2]
+    mine = event_partitions(consumer, settings)[part::2]
     consumer.assign(mine)
     consumer.seek_to_beginning()
     count = sum(consumer.end_offsets(mine).values())
@@ -290,15 +298,7 @@ def run(plans: int = 3000) -> list[Figure]:
             update={"pg_schema": base.pg_schema, "topic_prefix": base.topic_prefix}
         )
         events = [e for n in range(plans) for e in plan(n, sealed=True)]
-        producer = make_producer(settings)
-        for e in events:
-            producer.send(
-                topics.event_topic(e.stream_type, settings.topic_prefix),
-                key=topics.record_key(e.stream_id),
-                value=encode_event(e),
-            )
-        producer.flush()
-        producer.close()
+        produce(settings, events)
         cpu = time.process_time()
         raw_before = raw_consume(settings, len(events))
         raw_cpu = time.process_time() - cpu
@@ -327,15 +327,7 @@ def run(plans: int = 3000) -> list[Figure]:
         group_settings = settings.model_copy(
             update={"pg_schema": base.pg_schema, "topic_prefix": base.topic_prefix}
         )
-        producer = make_producer(group_settings)
-        for e in group_events:
-            producer.send(
-                topics.event_topic(e.stream_type, group_settings.topic_prefix),
-                key=topics.record_key(e.stream_id),
-                value=encode_event(e),
-            )
-        producer.flush()
-        producer.close()
+        produce(group_settings, group_events)
         group_raw = group_raw_consume(group_settings, len(group_events))
         group = group_replay(group_settings, len(group_events), partition_count(group_settings))
         group_raw = max(group_raw, group_raw_consume(group_settings, len(group_events)))

@@ -45,8 +45,7 @@ def _root(leaves: Sequence[bytes]) -> bytes:
 
 def merkle_root(event_hashes: Sequence[str]) -> str:
     """Hex root over the event hashes in log order."""
-    sha256 = hashlib.sha256
-    return root_of_leaves([sha256(b"\x00" + h).digest() for h in map(str.encode, event_hashes)])
+    return root_of_leaves([leaf_hash(h) for h in event_hashes])
 
 
 def root_of_leaves(leaves: Sequence[bytes]) -> str:

@@ -109,10 +109,10 @@ _ANY_REPEAT = f"SELECT EXISTS (SELECT 1 FROM rs_events e {_IN_RANGES} WHERE e.re
 
 # one partition's stored leaf digests and event hashes in offset order: an index-only scan of
 # `rs_events_log`, which holds both beside the key (a partition's rows lie spread over the whole
-# table, so reading them from the table costs a scan of all of it per partition)
-_PARTITION_LEAVES = r"""
-SELECT coalesce(leaf, sha256('\x00'::bytea || convert_to(event_hash, 'UTF8'))), event_hash
-FROM rs_events WHERE topic = %s AND partition = %s AND "offset" < %s
+# table, so reading them from the table costs a scan of all of it per partition). Only read when
+# no row in the ranges has `repeat` unknown, and `leaf` is written (or filled) together with it.
+_PARTITION_LEAVES = """
+SELECT leaf, event_hash FROM rs_events WHERE topic = %s AND partition = %s AND "offset" < %s
 ORDER BY topic, partition, "offset"
 """
 

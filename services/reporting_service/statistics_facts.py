@@ -111,15 +111,11 @@ _BANDS_SQL: Final = ", ".join(
 # nothing to do: one anti-join on primary keys.
 BACKFILL: Final = f"""
 DO $$ BEGIN
-IF EXISTS (
-    SELECT 1 FROM rs_stat_incident i WHERE NOT EXISTS (
-        SELECT 1 FROM rs_stat_facts f
-        WHERE f.incident_id = i.incident_id AND f.stream_version = i.stream_version)
-) THEN
-    CREATE TEMP TABLE rs_stat_missing ON COMMIT DROP AS
-    SELECT i.* FROM rs_stat_incident i WHERE NOT EXISTS (
-        SELECT 1 FROM rs_stat_facts f
-        WHERE f.incident_id = i.incident_id AND f.stream_version = i.stream_version);
+CREATE TEMP TABLE rs_stat_missing ON COMMIT DROP AS
+SELECT i.* FROM rs_stat_incident i WHERE NOT EXISTS (
+    SELECT 1 FROM rs_stat_facts f
+    WHERE f.incident_id = i.incident_id AND f.stream_version = i.stream_version);
+IF EXISTS (SELECT 1 FROM rs_stat_missing) THEN
     ANALYZE rs_stat_missing;
     IF EXISTS (
         SELECT 1 FROM rs_stat_force s JOIN rs_stat_missing m USING (incident_id, stream_version)
