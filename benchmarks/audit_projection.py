@@ -13,6 +13,14 @@ A second figure replays four times as many events with two consumer processes in
 as deployed (`replicas: 2`), timed from when each holds its half of the partitions, beside two
 raw consumer processes reading half the partitions each (before and after; the higher counts).
 
+A third figure is the floor of any projection on this stack: the same records read by
+kafka-python, decoded by orjson and written as one COPY row each (event id, place, hash) with
+their offsets, one transaction per poll batch, and nothing else. Beside the audit's CPU per
+event (its process, its PostgreSQL backend and, for a local broker, the broker) it shows how
+much of the audit's time is the stack and how much the audit's own work, and whether the target
+fits the machine's cores at all: events/s can never exceed cores x 10^6 / (total CPU us per
+event).
+
 `python -m benchmarks.audit_projection [--plans N]` prints the figures. Never asserts on time.
 """
 
@@ -28,9 +36,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
+import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from benchmarks.common import Figure, isolated, start_stack
+from benchmarks.common import ROOT, Figure, isolated, start_stack
 from contracts import plan_content as pc
 from contracts import plan_events as pe
 from contracts import topics
@@ -108,13 +117,57 @@ def plan(n: int, *, sealed: bool = False) -> list[EventEnvelope[Any]]:
     return out
 
 
-def backend_cpu_seconds(pid: int) -> float | None:
-    """CPU time of a local PostgreSQL backend (None when the server is not on this host)."""
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """CPU time of a process on this host (a PostgreSQL backend, the broker); None when it is
+    not here."""
+    if pid is None:
+        return None
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def local_broker_pid() -> int | None:
+    """The broker that ``deploy/local/kafka.sh`` started, if it runs (else None: a remote
+    cluster's CPU is not measured)."""
+    state = Path(os.environ.get("SAFETYPLAN_STATE_DIR", str(ROOT / ".local")))
+    try:
+        pid = int((state / "run" / "kafka.pid").read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"kafka" in cmdline else None
+
+
+def machine_busy_seconds() -> float | None:
+    """Core-seconds this machine's CPUs have been busy (all processes, the kernel included;
+    not steal, time the hypervisor gave to another guest); None off Linux."""
+    ticks = _cpu_ticks()
+    if ticks is None:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = ticks[:7]
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_steal_seconds() -> float | None:
+    """Core-seconds the hypervisor ran another guest while this one was ready to run: a
+    replay that lost many of them was slowed by the host, not by its own work."""
+    ticks = _cpu_ticks()
+    return None if ticks is None or len(ticks) < 8 else ticks[7] / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_ticks() -> list[int] | None:
+    try:
+        return [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return None
+
+
+def cpu_delta(before: float | None, after: float | None, per: float) -> float | None:
+    """(after - before) x per, or None when either reading is missing."""
+    return None if before is None or after is None else (after - before) * per
 
 
 def produce(settings: CommonSettings, events: list[EventEnvelope[Any]]) -> None:
@@ -151,6 +204,69 @@ def raw_consume(settings: CommonSettings, count: int) -> float:
     rate = count / (time.perf_counter() - started)
     consumer.close()
     return rate
+
+
+FLOOR_DDL = (
+    "CREATE TABLE floor_events (event_id uuid PRIMARY KEY, topic text NOT NULL,"
+    ' partition int NOT NULL, "offset" bigint NOT NULL, event_hash text NOT NULL)',
+    "CREATE TABLE floor_offsets (topic text, partition int, next_offset bigint NOT NULL,"
+    " PRIMARY KEY (topic, partition))",
+)
+FLOOR_OFFSETS = (
+    "INSERT INTO floor_offsets SELECT * FROM unnest(%s::text[], %s::int[], %s::bigint[])"
+    " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset"
+)
+
+
+def floor_projection(settings: AuditServiceSettings, count: int) -> dict[str, float | None]:
+    """The least an exactly-once projection of these records does, timed like the replay:
+    poll (the audit's batch size), decode each value, COPY one row per record and upsert the
+    offsets in one transaction per batch. No checks, no facts, no second table."""
+    pool = open_pool(settings.model_copy(update={"pg_pool_min_size": 1, "pg_pool_max_size": 1}))
+    consumer = KafkaConsumer(**settings.kafka_config(), enable_auto_commit=False)
+    consumer.assign(event_partitions(consumer, settings))
+    consumer.seek_to_beginning()
+    with pool.connection() as conn:
+        for ddl in FLOOR_DDL:
+            conn.execute(ddl)
+        backend = conn.info.backend_pid
+        pg, cpu = process_cpu_seconds(backend), time.process_time()
+        started, seen = time.perf_counter(), 0
+        while seen < count:
+            batch = consumer.poll(timeout_ms=200, max_records=settings.consumer_max_poll_records)
+            lines = []
+            for records in batch.values():
+                for r in records:
+                    event = orjson.loads(r.value)
+                    lines.append(
+                        f"{event['event_id']}\t{r.topic}\t{r.partition}\t{r.offset}\t"
+                        f"{event['hash']}\n"
+                    )
+            if not lines:
+                continue
+            with conn.transaction(), conn.cursor() as cur:
+                with cur.copy("COPY floor_events FROM STDIN") as copy:
+                    copy.write("".join(lines))
+                moved = [(tp, recs[-1].offset + 1) for tp, recs in batch.items() if recs]
+                cur.execute(
+                    FLOOR_OFFSETS,
+                    (
+                        [tp.topic for tp, _ in moved],
+                        [tp.partition for tp, _ in moved],
+                        [o for _, o in moved],
+                    ),
+                )
+            seen += len(lines)
+        elapsed = time.perf_counter() - started
+        per_event = 1e6 / count
+        out = {
+            "rate": count / elapsed,
+            "cpu_us_per_event": (time.process_time() - cpu) * per_event,
+            "postgres_cpu_us_per_event": cpu_delta(pg, process_cpu_seconds(backend), per_event),
+        }
+    consumer.close()
+    pool.close()
+    return out
 
 
 def partition_count(settings: CommonSettings) -> int:
@@ -260,10 +376,14 @@ def group_raw_consume(settings: CommonSettings, count: int) -> float:
     return count / (max(v.value for v in finished) - started)
 
 
-def group_replay(settings: AuditServiceSettings, count: int, partitions: int) -> float:
+def group_replay(
+    settings: AuditServiceSettings, count: int, partitions: int
+) -> tuple[float, float | None, float | None]:
     """Events/s of two consumer processes in one group, as deployed (replicas: 2), replaying
     from offset 0: timed from when both hold their half of the partitions; what the first one
-    applied while the second was joining is left out of the count."""
+    applied while the second was joining is left out of the count. Also the machine's busy
+    core-seconds per event meanwhile (everything: consumers, PostgreSQL, broker, kernel) and
+    the hypervisor's steal, in percent of one core."""
     ctx = multiprocessing.get_context("spawn")
     joining, ready, go, stop = ctx.Barrier(2), ctx.Barrier(3), ctx.Event(), ctx.Event()
     pre = [ctx.Value("q", 0) for _ in range(2)]
@@ -278,6 +398,7 @@ def group_replay(settings: AuditServiceSettings, count: int, partitions: int) ->
     for m in members:
         m.start()
     ready.wait(timeout=120)
+    busy, steal = machine_busy_seconds(), machine_steal_seconds()
     started = time.perf_counter()
     go.set()
     before = sum(v.value for v in pre)
@@ -286,18 +407,24 @@ def group_replay(settings: AuditServiceSettings, count: int, partitions: int) ->
             raise RuntimeError("a group member stopped before the replay ended")
         time.sleep(0.002)
     elapsed = time.perf_counter() - started
+    busy = cpu_delta(busy, machine_busy_seconds(), 1e6 / (count - before))
+    steal = cpu_delta(steal, machine_steal_seconds(), 100 / elapsed)
     stop.set()
     for m in members:
         m.join(timeout=60)
-    return (count - before) / elapsed
+    return (count - before) / elapsed, busy, steal
 
 
 def run(plans: int = 3000) -> list[Figure]:
-    with isolated(("safetyplan_audit",)) as base:
+    broker = local_broker_pid()
+    # Both scratch prefixes and schemas are made first and removed last: a broker deletes a
+    # topic's files a minute after the topic, and that work must not fall into a later replay.
+    with isolated(("safetyplan_audit",)) as base, isolated(("safetyplan_audit",)) as group_base:
         settings = AuditServiceSettings().model_copy(
             update={"pg_schema": base.pg_schema, "topic_prefix": base.topic_prefix}
         )
         events = [e for n in range(plans) for e in plan(n, sealed=True)]
+        per_event = 1e6 / len(events)
         produce(settings, events)
         cpu = time.process_time()
         raw_before = raw_consume(settings, len(events))
@@ -311,35 +438,49 @@ def run(plans: int = 3000) -> list[Figure]:
         consumer.setup()
         join_group(consumer)
         tune_for_streaming()  # as the worker process does before its loop
-        pg_before = backend_cpu_seconds(backend)
+        pg_before, broker_before = process_cpu_seconds(backend), process_cpu_seconds(broker)
+        busy, steal = machine_busy_seconds(), machine_steal_seconds()
         cpu = time.process_time()
-        value = len(events) / run_until_applied(consumer, len(events))
+        elapsed = run_until_applied(consumer, len(events))
+        value = len(events) / elapsed
+        busy = cpu_delta(busy, machine_busy_seconds(), per_event)
+        steal = cpu_delta(steal, machine_steal_seconds(), 100 / elapsed)
         replay_cpu = time.process_time() - cpu
-        pg_after = backend_cpu_seconds(backend)
+        pg_cpu = cpu_delta(pg_before, process_cpu_seconds(backend), per_event)
+        broker_cpu = cpu_delta(broker_before, process_cpu_seconds(broker), per_event)
         pool.close()
         cpu = time.process_time()
         raw = max(raw_before, raw_consume(settings, len(events)))
         raw_cpu = min(raw_cpu, time.process_time() - cpu)
-    # a group of two replaying four times as many events (two processes need ~1 s to reach
-    # full speed: with the single run's 18,000 events the figure measured mostly start-up)
-    group_events = [e for n in range(plans, 5 * plans) for e in plan(n, sealed=True)]
-    with isolated(("safetyplan_audit",)) as base:
+        floor = floor_projection(settings, len(events))
+        # a group of two replaying four times as many events (two processes need ~1 s to
+        # reach full speed: with the single run's 18,000 events it measured mostly start-up)
+        group_events = [e for n in range(plans, 5 * plans) for e in plan(n, sealed=True)]
         group_settings = settings.model_copy(
-            update={"pg_schema": base.pg_schema, "topic_prefix": base.topic_prefix}
+            update={"pg_schema": group_base.pg_schema, "topic_prefix": group_base.topic_prefix}
         )
         produce(group_settings, group_events)
         group_raw = group_raw_consume(group_settings, len(group_events))
-        group = group_replay(group_settings, len(group_events), partition_count(group_settings))
+        group, group_busy, group_steal = group_replay(
+            group_settings, len(group_events), partition_count(group_settings)
+        )
         group_raw = max(group_raw, group_raw_consume(group_settings, len(group_events)))
-    per_event = 1e6 / len(events)
     extra: dict[str, Any] = {
         "events": len(events),
         "load_avg_1m": load,
         "cpu_us_per_event": replay_cpu * per_event,
         "raw_cpu_us_per_event": raw_cpu * per_event,
+        "cores": os.cpu_count() or 1,
     }
-    if pg_before is not None and pg_after is not None:
-        extra["postgres_cpu_us_per_event"] = (pg_after - pg_before) * per_event
+    if pg_cpu is not None:
+        extra["postgres_cpu_us_per_event"] = pg_cpu
+    if broker_cpu is not None:
+        extra["broker_cpu_us_per_event"] = broker_cpu
+    if busy is not None:
+        extra["machine_cpu_us_per_event"] = busy
+    if steal is not None:
+        extra["steal_pct_of_a_core"] = steal
+    floor_extra = {k: v for k, v in floor.items() if k != "rate" and v is not None}
     return [
         Figure(
             "audit projection: events/s replay from offset 0",
@@ -357,9 +498,72 @@ def run(plans: int = 3000) -> list[Figure]:
             group_raw,
             "raw kafka-python consume, two processes (half the partitions each)",
             target=">= 20000 events/s and >= 0.3 x raw",
-            extra={"events": len(group_events), "processes": 2},
+            extra={
+                "events": len(group_events),
+                "processes": 2,
+                "ratio_to_one_raw_consumer": group / raw,
+                "cores": os.cpu_count() or 1,
+                **({} if group_busy is None else {"machine_cpu_us_per_event": group_busy}),
+                **({} if group_steal is None else {"steal_pct_of_a_core": group_steal}),
+            },
+        ),
+        Figure(
+            "floor: one COPY row per record with its offsets, nothing checked (same records)",
+            float(floor["rate"] or 0),
+            "events/s",
+            raw,
+            "raw kafka-python consume",
+            extra={"events": len(events), **floor_extra},
         ),
     ]
+
+
+def cpu_bound(extra: dict[str, Any]) -> str:
+    """What the machine's cores allow at most at the CPU per event measured during a replay."""
+    cores = extra["cores"]
+    machine = extra.get("machine_cpu_us_per_event")
+    out = []
+    if "cpu_us_per_event" in extra:
+        parts = [
+            extra[k]
+            for k in ("cpu_us_per_event", "postgres_cpu_us_per_event", "broker_cpu_us_per_event")
+            if k in extra
+        ]
+        out.append(
+            f"process + PostgreSQL backend + broker {sum(parts):.1f} us per event;"
+            f" one process's Python on one core: at most {1e6 / extra['cpu_us_per_event']:,.0f}"
+            " events/s"
+        )
+    if machine is not None:
+        out.append(
+            f"whole machine {machine:.1f} us of CPU per event, at most"
+            f" {cores * 1e6 / machine:,.0f} events/s on {cores} cores"
+        )
+    if "steal_pct_of_a_core" in extra:
+        out.append(f"hypervisor steal {extra['steal_pct_of_a_core']:.0f}% of a core")
+    return "CPU: " + "; ".join(out)
+
+
+def details(f: Figure) -> list[str]:
+    """The lines printed under a figure: its CPU per event and what the cores allow."""
+    x = f.extra
+    pg = x.get("postgres_cpu_us_per_event")
+    pg_text = "n/a" if pg is None else f"{pg:.1f}"
+    if "raw_cpu_us_per_event" in x:  # the single replay
+        broker = x.get("broker_cpu_us_per_event")
+        return [
+            f"load average {x['load_avg_1m']:.1f}; CPU per event: replay process"
+            f" {x['cpu_us_per_event']:.1f} us + PostgreSQL backend {pg_text} us + broker"
+            f" {'n/a' if broker is None else f'{broker:.1f}'} us;"
+            f" raw consume {x['raw_cpu_us_per_event']:.1f} us",
+            cpu_bound(x),
+        ]
+    if "processes" in x:  # the group
+        lines = [cpu_bound(x)] if "machine_cpu_us_per_event" in x else []
+        return [*lines, f"ratio to one raw consumer: {x['ratio_to_one_raw_consumer']:.2f}"]
+    if "cpu_us_per_event" in x:  # the floor
+        return [f"CPU per event: process {x['cpu_us_per_event']:.1f} us + PostgreSQL {pg_text} us"]
+    return []
 
 
 def main() -> None:
@@ -369,17 +573,11 @@ def main() -> None:
     start_stack()
     for f in run(args.plans):
         print(f"{f.name}: {f.value:,.0f} {f.unit}")
-        if "cpu_us_per_event" in f.extra:
-            pg = f.extra.get("postgres_cpu_us_per_event")
-            print(
-                f"load average {f.extra['load_avg_1m']:.1f}; CPU per event: replay process"
-                f" {f.extra['cpu_us_per_event']:.1f} us + PostgreSQL backend"
-                f" {'n/a' if pg is None else f'{pg:.1f}'} us;"
-                f" raw consume {f.extra['raw_cpu_us_per_event']:.1f} us"
-            )
+        for line in details(f):
+            print(line)
         print(
             f"{f.baseline_name}: {f.baseline:,.0f} {f.unit}"
-            f" (ratio {f.ratio:.2f}; target {f.target})"
+            f" (ratio {f.ratio:.2f}; target {f.target or '-'})"
         )
 
 
