@@ -323,9 +323,15 @@ def _group_member(
     pool = open_pool(settings.model_copy(update={"pg_pool_min_size": 1, "pg_pool_max_size": 2}))
     consumer = workers.make_consumer(settings, pool)
     consumer.setup()
-    joining.wait()  # both started: join at once, so neither replays much alone first
+    joining.wait()  # both started: join at once
+    kafka = consumer._require_consumer()
     while len(consumer.assigned()) != share:
+        # paused until the group has settled, so neither member replays part of the other's
+        # share before the clock starts (the work left would be uneven); a partition newly
+        # assigned inside a poll is seeked first, and its records of that poll dropped
+        kafka.pause(*kafka.assignment())
         consumer.poll_once(timeout_ms=100)
+    kafka.resume(*kafka.assignment())
     pre_clock.value = consumer.applied
     tune_for_streaming()
     ready.wait()

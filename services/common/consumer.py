@@ -74,6 +74,11 @@ STORE_OFFSETS = (
 RECORDS = Counter(
     "consumer_records_total", "Records handled by a projection consumer", ["consumer", "outcome"]
 )
+ASSIGNMENTS = Counter(
+    "consumer_assignments_total",
+    "Partition assignments a projection consumer received: one per rebalance of its group",
+    ["consumer"],
+)
 BATCH_SECONDS = Histogram(
     "consumer_batch_seconds", "Time to apply one poll batch in one transaction", ["consumer"]
 )
@@ -170,6 +175,8 @@ class _Rebalance(ConsumerRebalanceListener):
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         with self.owner._lock:
             self.owner._needs_seek.update(assigned)
+            self.owner.assignments += 1
+        ASSIGNMENTS.labels(self.owner.projection.name).inc()
 
 
 class TransactionalConsumer:
@@ -201,6 +208,8 @@ class TransactionalConsumer:
         self._consumer: KafkaConsumer | None = None
         self.applied = 0
         self.dead_lettered = 0
+        self.assignments = 0
+        """Rebalances of its group this instance took part in (each stops every member)."""
 
     # --- lifecycle ---------------------------------------------------------------------------
     def setup(self) -> None:
@@ -220,13 +229,19 @@ class TransactionalConsumer:
             heartbeat_interval_ms=3000,
             max_poll_interval_ms=300000,
         )
+        consumer.subscribe(list(self.projection.topics()), listener=_Rebalance(self))
+        # Fresh metadata after subscribing, before joining: the group's leader records the
+        # subscribed topics' partitions it assigned from, and kafka-python fills that record
+        # only from a metadata update that comes after the subscription. Without one the
+        # leader assigns against an empty record, sees it change a moment later and rejoins:
+        # a second rebalance that stops every member until its next heartbeat (measured: a
+        # two-replica replay of 72,000 events took 5.7-6.8 s instead of 3.4 s).
+        known = consumer.topics()
         for topic in self.projection.topics():
-            # know the partitions before joining, or the first assignment can come back empty
-            if not consumer.partitions_for_topic(topic):
+            if topic not in known or not consumer.partitions_for_topic(topic):
                 log.warning(
                     "consumer %s: topic %s has no partitions yet", self.projection.name, topic
                 )
-        consumer.subscribe(list(self.projection.topics()), listener=_Rebalance(self))
         self._consumer = consumer
 
     def stop(self) -> None:

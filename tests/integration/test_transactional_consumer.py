@@ -227,6 +227,32 @@ def test_two_instances_in_one_group_split_the_partitions_and_together_apply_ever
     assert second.applied > 0
 
 
+@pytest.mark.parametrize("group", ["first", "second"])
+def test_a_settled_group_does_not_rebalance_again(own: CommonSettings, group: str) -> None:
+    """A leader that assigned from metadata fetched before it subscribed rejoins once the
+    metadata catches up: a second rebalance that stops every member until its next heartbeat
+    (setup fetches metadata after subscribing so the first assignment is the last). A race:
+    without that fetch one group in three showed it here, so two groups are formed."""
+    pool = open_pool(own)
+    members = [TransactionalConsumer(own, SumPerKey(own), pool) for _ in range(2)]
+    for m in members:
+        m.setup()
+    threads = [run_in_thread(m) for m in members]
+    deadline = time.monotonic() + 60
+    while not all(m.assigned() for m in members):
+        assert time.monotonic() < deadline, "the group never gave both members partitions"
+        time.sleep(0.05)
+    settled = [m.assignments for m in members]
+    time.sleep(4.5)  # over a heartbeat interval (3 s): a pending rejoin has reached everyone
+    assert [m.assignments for m in members] == settled
+    assert len(members[0].assigned() | members[1].assigned()) == 6
+    for m in members:
+        m.stop()
+    for t in threads:
+        t.join(timeout=30)
+    pool.close()
+
+
 def test_consumer_stops_promptly_when_asked(own: CommonSettings) -> None:
     pool = open_pool(own)
     consumer = TransactionalConsumer(own, SumPerKey(own), pool)
