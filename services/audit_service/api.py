@@ -22,8 +22,7 @@ from services.audit_service.projection import DDL, NAME
 from services.audit_service.settings import AuditServiceSettings
 from services.common.app import ServiceState, create_service_app
 from services.common.auth import CurrentPrincipal, Principal, Protected, forbidden
-from services.common.consumer import OFFSETS_DDL
-from services.common.db import apply_schema
+from services.common.consumer import apply_projection_schema
 from services.common.http_errors import ERROR_RESPONSES
 from services.common.settings import CommonSettings
 
@@ -191,8 +190,7 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
         # the tables exist before the consumer first runs, so every route answers from start
         if state.pool is not None:
             with state.pool.connection() as conn:
-                apply_schema(conn, "consumer_offsets", OFFSETS_DDL)
-                apply_schema(conn, f"projection:{NAME}", DDL)
+                apply_projection_schema(conn, NAME, DDL)
 
     pages = dashboard.routers()
     app = create_service_app(

@@ -162,6 +162,14 @@ class Rejection:
         return cls(f"{type(exc).__name__} while applying the record", "", "")
 
 
+def apply_projection_schema(conn: psycopg.Connection[Any], name: str, ddl: Sequence[str]) -> None:
+    """The offsets table and a projection's tables (``apply_schema``: under its advisory lock,
+    so consumers and API processes starting together apply it once), as the consumer's setup
+    and a service's start-up both need them."""
+    apply_schema(conn, "consumer_offsets", OFFSETS_DDL)
+    apply_schema(conn, f"projection:{name}", ddl)
+
+
 class _Rebalance(ConsumerRebalanceListener):
     """Runs on kafka-python's IO thread: records what to seek, does no blocking IO."""
 
@@ -214,8 +222,7 @@ class TransactionalConsumer:
     # --- lifecycle ---------------------------------------------------------------------------
     def setup(self) -> None:
         with self.pool.connection() as conn:
-            apply_schema(conn, "consumer_offsets", OFFSETS_DDL)
-            apply_schema(conn, f"projection:{self.projection.name}", self.projection.schema())
+            apply_projection_schema(conn, self.projection.name, self.projection.schema())
         consumer = KafkaConsumer(
             **self.settings.kafka_config(),
             group_id=f"{self.settings.topic_prefix}{self.projection.name}",

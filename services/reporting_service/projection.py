@@ -34,8 +34,7 @@ from contracts.incident_events import IncidentFields
 from contracts.merkle import leaf_hash
 from contracts.personal_data import SEALED_CONTEXT
 from contracts.registry import parse_event, personal_tree
-from services.common.consumer import OFFSETS_DDL, Record, Rejection
-from services.common.db import apply_schema
+from services.common.consumer import Record, Rejection, apply_projection_schema
 from services.common.key_vault import KeyVault, open_key_vault
 from services.common.settings import EntitledSettings
 from services.reporting_service import records, statistics_facts
@@ -63,7 +62,8 @@ DDL = [
     CREATE INDEX IF NOT EXISTS rs_events_repeats ON rs_events (topic, partition, "offset")
     WHERE repeat IS NOT false
     """,
-    # rows from before the columns: filled once (later copies of an event in log order marked)
+    # rows from before the columns: filled once (later copies of an event in log order marked);
+    # `repeat IS NOT false` repeats the partial index's predicate so that index answers the check
     r"""
     DO $$ BEGIN
     IF EXISTS (SELECT 1 FROM rs_events WHERE repeat IS NOT false AND repeat IS NULL) THEN
@@ -199,8 +199,7 @@ def _change_tree() -> records.Tree:
 def apply_reporting_schema(conn: psycopg.Connection) -> None:
     """The consumer's offsets table and the projection's tables, brought up to date (what an
     older schema lacks is derived there: `projection.DDL`, `statistics_facts.BACKFILL`)."""
-    apply_schema(conn, "consumer_offsets", OFFSETS_DDL)
-    apply_schema(conn, f"projection:{NAME}", DDL)
+    apply_projection_schema(conn, NAME, DDL)
 
 
 class ReportingProjection:
